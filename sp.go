@@ -1,0 +1,181 @@
+// Package saml2sp is a SAML 2.0 service provider: it lets a Go web app offer
+// "Log in with your company's SSO" against Okta, Microsoft Entra ID, ADFS,
+// Google, Keycloak, SimpleSAMLphp and any other SAML 2.0 IdP.
+//
+// The API follows the shape of github.com/coreos/go-oidc: describe the IdP
+// (ParseMetadata, FetchMetadata, IdentityProviderConfig), describe the SP
+// (Config), build an *SP with New, and let it verify what the IdP posts
+// (ParseResponse). Everything is secure by default; every relaxation is an
+// explicit, documented Insecure*/Allow* field.
+//
+// # Trust model
+//
+// Only the certificates in IdentityProvider.Certificates are trusted.
+// Certificates carried inside a message are never used to pick a key. Their
+// validity dates are not enforced by default: SAML metadata pins keys, and
+// expiry of a pinned key is the metadata owner's business (the SAML V2.0
+// Metadata Interoperability profile; Shibboleth and SimpleSAMLphp behave the
+// same). Set Config.RejectExpiredCertificates to enforce them. When an expired
+// certificate verifies a signature, the SP logs a warning so the admin can
+// rotate it. Metadata with a validUntil in the past is refused.
+package saml2sp
+
+import (
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// Defaults applied by New.
+const (
+	// DefaultClockSkew is the tolerance for clock differences between the
+	// IdP and the SP.
+	DefaultClockSkew = 90 * time.Second
+	// MaxClockSkew is the largest ClockSkew New accepts.
+	MaxClockSkew = 3 * time.Minute
+	// DefaultMaxResponseSize bounds the encoded SAMLResponse form value.
+	DefaultMaxResponseSize = 1 << 20
+	// DefaultMaxAssertionAge bounds how old an assertion's IssueInstant may be.
+	DefaultMaxAssertionAge = 10 * time.Minute
+)
+
+// Config describes this service provider and the IdP it trusts.
+type Config struct {
+	// EntityID is this SP's entity ID (usually its metadata URL). Required.
+	EntityID string
+	// ACSURL is the absolute URL of this SP's Assertion Consumer Service.
+	// Responses must name it as Destination and Recipient. Required.
+	ACSURL string
+	// SLOURL is the absolute URL of this SP's Single Logout Service, if any.
+	SLOURL string
+	// IdP is the identity provider this SP trusts. Required.
+	IdP *IdentityProvider
+
+	// Key signs requests and metadata (optional: an SP needs no key unless
+	// the IdP wants signed requests). It must match Certificate.
+	Key crypto.Signer
+	// Certificate is published in SP metadata (optional, with Key).
+	Certificate *x509.Certificate
+
+	// NameIDFormat requested from the IdP and published in metadata. Empty
+	// means unspecified.
+	NameIDFormat string
+
+	// AllowIdPInitiated accepts Responses that answer no request of ours
+	// (no InResponseTo). A Response that names an unknown request is still
+	// rejected.
+	AllowIdPInitiated bool
+	// ClockSkew tolerated on every time check. Zero means DefaultClockSkew;
+	// it may not exceed MaxClockSkew.
+	ClockSkew time.Duration
+	// MaxAssertionAge bounds how long ago an assertion may have been issued.
+	// Zero means DefaultMaxAssertionAge.
+	MaxAssertionAge time.Duration
+	// Clock returns the current time. Nil means time.Now.
+	Clock func() time.Time
+	// ReplayCache remembers used assertion IDs. Nil means an in-memory cache
+	// private to this SP; apps with several replicas should share one.
+	ReplayCache ReplayCache
+	// Logger receives warnings and, at debug level, decisions. Nil means
+	// slog.Default(). Secrets and assertions are never logged.
+	Logger *slog.Logger
+	// MaxResponseSize bounds the encoded SAMLResponse in bytes. Zero means
+	// DefaultMaxResponseSize.
+	MaxResponseSize int
+
+	// RejectExpiredCertificates refuses signatures made with an IdP
+	// certificate that is outside its validity dates (see the package doc).
+	RejectExpiredCertificates bool
+	// InsecureAllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests. Only
+	// for IdPs that cannot be fixed; SHA-1 is broken for signatures.
+	InsecureAllowSHA1 bool
+}
+
+// SP is a configured service provider. It is safe for concurrent use.
+type SP struct {
+	cfg Config
+}
+
+// New checks cfg, fills in defaults and returns the SP.
+func New(cfg Config) (*SP, error) {
+	if cfg.EntityID == "" {
+		return nil, fmt.Errorf("%w: EntityID is required", ErrConfig)
+	}
+	if err := checkAbsoluteURL("ACSURL", cfg.ACSURL, true); err != nil {
+		return nil, err
+	}
+	if err := checkAbsoluteURL("SLOURL", cfg.SLOURL, false); err != nil {
+		return nil, err
+	}
+	if cfg.IdP == nil {
+		return nil, fmt.Errorf("%w: IdP is required", ErrConfig)
+	}
+	if cfg.IdP.EntityID == "" {
+		return nil, fmt.Errorf("%w: IdP.EntityID is required", ErrConfig)
+	}
+	if len(cfg.IdP.Certificates) == 0 {
+		return nil, fmt.Errorf("%w: IdP %q has no signing certificate", ErrConfig, cfg.IdP.EntityID)
+	}
+	for i, c := range cfg.IdP.Certificates {
+		if c == nil {
+			return nil, fmt.Errorf("%w: IdP certificate %d is nil", ErrConfig, i)
+		}
+	}
+	if (cfg.Key == nil) != (cfg.Certificate == nil) {
+		return nil, fmt.Errorf("%w: Key and Certificate go together", ErrConfig)
+	}
+	if cfg.Key != nil && !publicKeysEqual(cfg.Key.Public(), cfg.Certificate.PublicKey) {
+		return nil, fmt.Errorf("%w: Key does not match Certificate", ErrConfig)
+	}
+	switch {
+	case cfg.ClockSkew < 0 || cfg.ClockSkew > MaxClockSkew:
+		return nil, fmt.Errorf("%w: ClockSkew %v is outside 0..%v", ErrConfig, cfg.ClockSkew, MaxClockSkew)
+	case cfg.ClockSkew == 0:
+		cfg.ClockSkew = DefaultClockSkew
+	}
+	if cfg.MaxAssertionAge < 0 {
+		return nil, fmt.Errorf("%w: MaxAssertionAge is negative", ErrConfig)
+	} else if cfg.MaxAssertionAge == 0 {
+		cfg.MaxAssertionAge = DefaultMaxAssertionAge
+	}
+	if cfg.MaxResponseSize < 0 {
+		return nil, fmt.Errorf("%w: MaxResponseSize is negative", ErrConfig)
+	} else if cfg.MaxResponseSize == 0 {
+		cfg.MaxResponseSize = DefaultMaxResponseSize
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ReplayCache == nil {
+		cfg.ReplayCache = NewMemoryReplayCache(DefaultReplayCacheSize)
+	}
+	return &SP{cfg: cfg}, nil
+}
+
+// Config returns the SP's configuration with defaults filled in.
+func (sp *SP) Config() Config { return sp.cfg }
+
+func checkAbsoluteURL(field, raw string, required bool) error {
+	if raw == "" {
+		if required {
+			return fmt.Errorf("%w: %s is required", ErrConfig, field)
+		}
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%w: %s %q is not an absolute http(s) URL", ErrConfig, field, raw)
+	}
+	return nil
+}
+
+func publicKeysEqual(a, b crypto.PublicKey) bool {
+	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(b)
+}
