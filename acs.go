@@ -1,9 +1,134 @@
 package saml2sp
 
-import "context"
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"time"
 
-// ParseResponse verifies a SAMLResponse form value (base64, as posted to the
-// ACS; line breaks allowed) and returns the assertion it carries.
+	"github.com/saml2sp/saml2sp/internal/xmlsafe"
+)
+
+// ParseResponse verifies a SAMLResponse form value, exactly as the browser
+// posted it to the ACS (base64; line breaks allowed), and returns the
+// assertion it carries. requestIDs are the IDs of the AuthnRequests this
+// browser has outstanding; a Response must answer one of them unless it is
+// unsolicited and Config.AllowIdPInitiated is set.
+//
+// The path reads top to bottom: size check, base64, one parse with the
+// dangerous constructs refused, the envelope's shape, the IdP's status, the
+// signatures, then every value read from the verified elements only,
+// protocol checks, and finally the replay cache. Every error matches one of
+// the Err* classes with errors.Is.
 func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs []string) (*Assertion, error) {
-	return nil, ErrUnsupported // implemented next
+	now := sp.cfg.Clock().UTC()
+	if vu := sp.cfg.IdP.ValidUntil; !vu.IsZero() && now.After(vu) {
+		return nil, failf(ErrMetadata, "metadata of IdP %q expired at %s; refresh it", sp.cfg.IdP.EntityID, stamp(vu))
+	}
+	raw, err := decodeFormValue(samlResponse, sp.cfg.MaxResponseSize)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := xmlsafe.Parse(raw, xmlsafe.DefaultLimits)
+	if err != nil {
+		return nil, wrapf(ErrMalformed, err, "SAMLResponse")
+	}
+	env, err := locateEnvelope(doc.Root())
+	if err != nil {
+		return nil, err
+	}
+	// An error status usually comes unsigned and without an assertion; its
+	// codes are the most useful thing to show the admin, and it is a
+	// rejection whoever wrote it.
+	if err := checkStatus(env.status); err != nil {
+		return nil, err
+	}
+	if env.assertion == nil {
+		return nil, failf(ErrMalformed, "Response with status Success carries no Assertion")
+	}
+
+	v, err := sp.verifySignatures(env, now)
+	if err != nil {
+		return nil, err
+	}
+
+	// From here on, values come only from verified elements (or, for the
+	// envelope of an unsigned Response, are used only to reject).
+	respEl := env.response
+	if v.response != nil {
+		respEl = v.response
+		status := firstChild(respEl, nsProtocol, "Status")
+		if status == nil {
+			return nil, failf(ErrMalformed, "verified Response has no Status")
+		}
+		if err := checkStatus(status); err != nil {
+			return nil, err
+		}
+	}
+	facts, err := readResponseFacts(respEl, v.response != nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := sp.checkResponse(facts, now); err != nil {
+		return nil, err
+	}
+	pa, err := readAssertion(v.assertion)
+	if err != nil {
+		return nil, err
+	}
+	irt, err := sp.checkAssertion(pa, facts, requestIDs, now)
+	if err != nil {
+		return nil, err
+	}
+	pa.InResponseTo = irt
+
+	if err := sp.cfg.ReplayCache.CheckAndStore(ctx, pa.ID, sp.replayExpiry(pa, now)); err != nil {
+		return nil, wrapf(ErrReplay, err, "assertion %q", pa.ID)
+	}
+	sp.cfg.Logger.DebugContext(ctx, "saml2sp: assertion accepted", "idp", pa.Issuer, "assertion_id", pa.ID, "idp_initiated", irt == "")
+	return &pa.Assertion, nil
+}
+
+// replayExpiry is how long the assertion ID must be remembered: until no
+// check above could pass any more.
+func (sp *SP) replayExpiry(pa *parsedAssertion, now time.Time) time.Time {
+	exp := pa.NotOnOrAfter
+	for _, c := range pa.confirmations {
+		if c.notOnOrAfter.After(exp) {
+			exp = c.notOnOrAfter
+		}
+	}
+	if age := pa.issueInstant.Add(sp.cfg.MaxAssertionAge); age.Before(exp) || exp.IsZero() {
+		exp = age
+	}
+	exp = exp.Add(sp.cfg.ClockSkew)
+	if exp.Before(now) {
+		exp = now.Add(sp.cfg.ClockSkew)
+	}
+	return exp
+}
+
+// decodeFormValue bounds and decodes a base64 form value. White space
+// (line breaks inserted by some IdPs) is ignored; the URL-safe alphabet and
+// anything else is refused.
+func decodeFormValue(s string, max int) ([]byte, error) {
+	if len(s) > max {
+		return nil, failf(ErrTooLarge, "SAMLResponse is %d bytes; the limit is %d", len(s), max)
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		s = strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	if s == "" {
+		return nil, failf(ErrMalformed, "SAMLResponse is empty")
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, failf(ErrMalformed, "SAMLResponse is not standard base64")
+	}
+	return raw, nil
 }
