@@ -35,16 +35,20 @@ type MemoryReplayCache struct {
 	byExpiry expiryHeap
 }
 
-// NewMemoryReplayCache returns an empty cache holding at most capacity IDs.
-func NewMemoryReplayCache(capacity int) *MemoryReplayCache {
+// NewMemoryReplayCache returns an empty cache holding at most capacity IDs
+// (zero or less: DefaultReplayCacheSize). now is the clock expiry is judged
+// by; nil means time.Now. Use the same clock as the SP.
+func NewMemoryReplayCache(capacity int, now func() time.Time) *MemoryReplayCache {
 	if capacity <= 0 {
 		capacity = DefaultReplayCacheSize
 	}
-	return &MemoryReplayCache{capacity: capacity, now: time.Now, seen: map[string]time.Time{}}
+	if now == nil {
+		now = time.Now
+	}
+	return &MemoryReplayCache{capacity: capacity, now: now, seen: map[string]time.Time{}}
 }
 
-// CheckAndStore implements ReplayCache. Expiry is compared with the wall
-// clock of this process.
+// CheckAndStore implements ReplayCache.
 func (c *MemoryReplayCache) CheckAndStore(_ context.Context, id string, expires time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

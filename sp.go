@@ -153,7 +153,7 @@ func New(cfg Config) (*SP, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.ReplayCache == nil {
-		cfg.ReplayCache = NewMemoryReplayCache(DefaultReplayCacheSize)
+		cfg.ReplayCache = NewMemoryReplayCache(DefaultReplayCacheSize, cfg.Clock)
 	}
 	return &SP{cfg: cfg}, nil
 }

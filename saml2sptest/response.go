@@ -96,6 +96,14 @@ type Response struct {
 	DigestAlgorithm string
 	// OmitKeyInfo leaves the certificate out of signatures.
 	OmitKeyInfo bool
+
+	// EditAssertion, when set, may change the Assertion element just before
+	// it is signed, to build validly signed but wrong assertions (two
+	// NameIDs, a missing Recipient...) for negative tests.
+	EditAssertion func(assertion *etree.Element)
+	// EditResponse, when set, may change the Response element (with the
+	// signed Assertion inside) just before the Response is signed.
+	EditResponse func(response *etree.Element)
 }
 
 // Response returns the signed Response base64-encoded (standard encoding,
@@ -143,12 +151,18 @@ func (idp *IdP) ResponseXML(r Response) ([]byte, error) {
 
 	if r.StatusCode == statusSuccess {
 		a := assertion(r)
+		if r.EditAssertion != nil {
+			r.EditAssertion(a)
+		}
 		if r.Sign == SignAssertion || r.Sign == SignBoth {
 			if err := idp.sign(a, r); err != nil {
 				return nil, err
 			}
 		}
 		resp.AddChild(a)
+	}
+	if r.EditResponse != nil {
+		r.EditResponse(resp)
 	}
 	if r.Sign == SignResponse || r.Sign == SignBoth {
 		if err := idp.sign(resp, r); err != nil {

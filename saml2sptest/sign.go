@@ -81,8 +81,13 @@ func (idp *IdP) sign(el *etree.Element, r Response) error {
 		sig.RemoveChild(sig.SelectElement("ds:KeyInfo"))
 	}
 
-	issuer := el.SelectElement("Issuer")
-	el.InsertChildAt(issuer.Index()+1, sig)
+	// The schema puts the Signature right after the Issuer; tests that
+	// remove the Issuer get it first.
+	at := 0
+	if issuer := el.SelectElement("Issuer"); issuer != nil {
+		at = issuer.Index() + 1
+	}
+	el.InsertChildAt(at, sig)
 	return nil
 }
 

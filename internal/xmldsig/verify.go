@@ -119,6 +119,10 @@ func fixECDSASignatureValue(sig *etree.Element, cert *x509.Certificate) func() {
 	if err != nil || len(raw) != 2*size {
 		return noop
 	}
+	var asDER struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(raw, &asDER); err == nil && len(rest) == 0 {
+		return noop // already ASN.1 (goxmldsig's own signer writes this form)
+	}
 	r := new(big.Int).SetBytes(raw[:size])
 	s := new(big.Int).SetBytes(raw[size:])
 	der, err := asn1.Marshal(struct{ R, S *big.Int }{r, s})
