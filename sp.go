@@ -22,6 +22,7 @@ package saml2sp
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
@@ -85,6 +86,18 @@ type Config struct {
 	// MaxResponseSize bounds the encoded SAMLResponse in bytes. Zero means
 	// DefaultMaxResponseSize.
 	MaxResponseSize int
+
+	// AuthnRequest holds the defaults for SP-initiated logins.
+	AuthnRequest AuthnRequestOptions
+	// StateKey authenticates the short-lived state this SP gives the
+	// browser while a login or logout is under way (at least 32 random
+	// bytes). Nil means a random key per SP, which only works with a
+	// single replica: apps with several must share one key.
+	StateKey []byte
+	// InsecureTraceMessages logs every SAML message in and out, decoded,
+	// at debug level. The logs then hold assertions (personal data and
+	// bearer credentials): switch it on only to debug an IdP integration.
+	InsecureTraceMessages bool
 
 	// RejectExpiredCertificates refuses signatures made with an IdP
 	// certificate that is outside its validity dates (see the package doc).
@@ -151,6 +164,18 @@ func New(cfg Config) (*SP, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	switch {
+	case cfg.StateKey == nil:
+		cfg.StateKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.StateKey); err != nil {
+			return nil, fmt.Errorf("saml2sp: generating state key: %w", err)
+		}
+	case len(cfg.StateKey) < 32:
+		return nil, fmt.Errorf("%w: StateKey must be at least 32 bytes", ErrConfig)
+	}
+	if cfg.InsecureTraceMessages {
+		cfg.Logger.Warn("saml2sp: InsecureTraceMessages is on: SAML messages, including assertions, are logged at debug level", "sp", cfg.EntityID)
 	}
 	if cfg.ReplayCache == nil {
 		cfg.ReplayCache = NewMemoryReplayCache(DefaultReplayCacheSize, cfg.Clock)
