@@ -52,6 +52,10 @@ type Config struct {
 	ACSURL string
 	// SLOURL is the absolute URL of this SP's Single Logout Service, if any.
 	SLOURL string
+	// MetadataURL, LoginURL and LogoutURL are where Handler serves the SP
+	// metadata and the starts of SP-initiated login and logout. Endpoints
+	// fills all URLs from one base URL.
+	MetadataURL, LoginURL, LogoutURL string
 	// IdP is the identity provider this SP trusts. Required.
 	IdP *IdentityProvider
 
@@ -120,8 +124,12 @@ func New(cfg Config) (*SP, error) {
 	if err := checkAbsoluteURL("ACSURL", cfg.ACSURL, true); err != nil {
 		return nil, err
 	}
-	if err := checkAbsoluteURL("SLOURL", cfg.SLOURL, false); err != nil {
-		return nil, err
+	for _, f := range []struct{ name, value string }{
+		{"SLOURL", cfg.SLOURL}, {"MetadataURL", cfg.MetadataURL}, {"LoginURL", cfg.LoginURL}, {"LogoutURL", cfg.LogoutURL},
+	} {
+		if err := checkAbsoluteURL(f.name, f.value, false); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.IdP == nil {
 		return nil, fmt.Errorf("%w: IdP is required", ErrConfig)
