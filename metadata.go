@@ -1,8 +1,20 @@
 package saml2sp
 
 import (
+	"bytes"
 	"crypto/x509"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/beevik/etree"
+
+	"github.com/saml2sp/saml2sp/internal/xmlsafe"
 )
 
 // SAML bindings this library speaks.
@@ -13,7 +25,9 @@ const (
 
 // Endpoint is one service location of an IdP, as listed in its metadata.
 type Endpoint struct {
-	Binding  string // BindingHTTPRedirect or BindingHTTPPost
+	// Binding is the SAML binding URI. This library uses BindingHTTPRedirect
+	// and BindingHTTPPost; metadata may list others (SOAP, HTTP-Artifact).
+	Binding  string
 	Location string
 	// ResponseLocation is where LogoutResponses go, when it differs from
 	// Location (SingleLogoutService only).
@@ -63,4 +77,661 @@ func (idp *IdentityProvider) SingleSignOnService(binding string) *Endpoint {
 // SingleLogoutService returns the IdP's SLO endpoint for binding, or nil.
 func (idp *IdentityProvider) SingleLogoutService(binding string) *Endpoint {
 	return endpoint(idp.SingleLogoutServices, binding)
+}
+
+// MaxMetadataSize is the largest metadata document ParseMetadata,
+// ParseMetadataEntity, ParseMetadataEntities and FetchMetadata accept, in
+// bytes (10 MiB). Larger input is an error, never silently truncated.
+const MaxMetadataSize = 10 << 20
+
+// Names read from and written to metadata.
+const (
+	mdNamespace     = "urn:oasis:names:tc:SAML:2.0:metadata"
+	mdDSNamespace   = "http://www.w3.org/2000/09/xmldsig#"
+	mdSAML2Protocol = "urn:oasis:names:tc:SAML:2.0:protocol"
+	// mdMaxEntityIDLength is the limit SAML core 8.3.6 sets on entity IDs.
+	mdMaxEntityIDLength = 1024
+)
+
+// mdLimits bounds the parse of a metadata document. Aggregates hold far more
+// elements than a message (about 25 per IdP), so the element cap is higher
+// than xmlsafe.DefaultLimits; MaxMetadataSize bounds the rest.
+func mdLimits() xmlsafe.Limits { return xmlsafe.Limits{MaxDepth: 64, MaxElements: 250000} }
+
+// ParseMetadata reads the SAML 2.0 metadata of one identity provider: an
+// md:EntityDescriptor, or an md:EntitiesDescriptor in which exactly one
+// entity has an md:IDPSSODescriptor (entities without one, such as service
+// providers in a federation aggregate, are skipped). When an aggregate lists
+// several IdPs, the error says so; use ParseMetadataEntity to choose one.
+//
+// The document is parsed with the library's hardened XML parser (no DTDs,
+// no processing instructions, UTF-8 only, bounded depth and size). The IdP is
+// refused unless its IDPSSODescriptor supports the SAML 2.0 protocol, has a
+// SingleSignOnService with the HTTP-Redirect or HTTP-POST binding, and
+// publishes at least one signing certificate (a KeyDescriptor with
+// use="signing" or without use; encryption keys are never trusted for
+// signatures). Every endpoint Location and ResponseLocation in the
+// IDPSSODescriptor must be an absolute http or https URL without user
+// information: one javascript:, data:, file: or relative URL rejects the whole
+// document rather than just dropping the endpoint. Endpoints of every binding
+// are returned. Metadata whose
+// validUntil has passed is refused; the earliest validUntil and the shortest
+// cacheDuration of the enclosing EntitiesDescriptors, the EntityDescriptor and
+// the IDPSSODescriptor are returned in ValidUntil and CacheDuration.
+//
+// A ds:Signature on the metadata is ignored, not verified: the trust in the
+// returned certificates comes from how the administrator obtained the
+// document (an https URL of the IdP, a file downloaded from its admin
+// console). Apps that consume metadata from a third party, such as a
+// federation aggregate, must verify its signature before calling this.
+//
+// Errors wrap ErrMetadata.
+func ParseMetadata(data []byte) (*IdentityProvider, error) {
+	idp, err := mdParseSingle(data, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
+	}
+	return idp, nil
+}
+
+// ParseMetadataEntity reads the identity provider whose entityID equals
+// entityID (exactly) from an md:EntityDescriptor or from an
+// md:EntitiesDescriptor, which may nest further EntitiesDescriptors. It
+// applies the same checks as ParseMetadata, to that entity only: other
+// entities in the document are not examined. An entityID that appears more
+// than once is an error.
+func ParseMetadataEntity(data []byte, entityID string) (*IdentityProvider, error) {
+	idp, err := mdParseEntity(data, entityID, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
+	}
+	return idp, nil
+}
+
+// ParseMetadataEntities reads every identity provider in an md:EntityDescriptor
+// or md:EntitiesDescriptor, in document order, skipping entities without an
+// md:IDPSSODescriptor. Each IdP gets the checks of ParseMetadata, and the call
+// fails as a whole, naming the entity, if one of them is unusable or if two
+// entities share an entityID: a partial list would silently drop an IdP.
+// The parsed XML tree is discarded before returning; each IdentityProvider
+// holds only its own strings and certificates.
+func ParseMetadataEntities(data []byte) ([]*IdentityProvider, error) {
+	idps, err := mdParseAll(data, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
+	}
+	return idps, nil
+}
+
+// mdEntity is one EntityDescriptor with the validity inherited from the
+// EntitiesDescriptors around it.
+type mdEntity struct {
+	el       *etree.Element
+	validity mdValidity
+}
+
+func (e mdEntity) entityID() string { return strings.TrimSpace(mdAttr(e.el, "entityID")) }
+
+func (e mdEntity) isIdP() bool { return len(mdChildren(e.el, "IDPSSODescriptor")) > 0 }
+
+// mdValidity is the earliest validUntil and shortest cacheDuration seen on
+// the way from the document element down to an element.
+type mdValidity struct {
+	until time.Time
+	cache time.Duration
+	set   bool // cache was given
+}
+
+// narrow applies el's validUntil and cacheDuration to v. A validUntil that
+// has already passed is an error naming the date.
+func (v mdValidity) narrow(el *etree.Element, now time.Time) (mdValidity, error) {
+	if raw, ok := mdAttrOK(el, "validUntil"); ok {
+		t, err := mdParseDateTime(raw)
+		if err != nil {
+			return v, fmt.Errorf("%s validUntil %s: %w", el.Tag, mdQuote(raw), err)
+		}
+		if !t.After(now) {
+			return v, fmt.Errorf("%s validUntil %s has passed (it is now %s): the metadata expired, get a fresh copy from the IdP",
+				el.Tag, t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+		if v.until.IsZero() || t.Before(v.until) {
+			v.until = t
+		}
+	}
+	if raw, ok := mdAttrOK(el, "cacheDuration"); ok {
+		d, err := mdParseDuration(raw)
+		if err != nil {
+			return v, fmt.Errorf("%s cacheDuration %s: %w", el.Tag, mdQuote(raw), err)
+		}
+		if !v.set || d < v.cache {
+			v.cache, v.set = d, true
+		}
+	}
+	return v, nil
+}
+
+// mdEntities parses data and lists every EntityDescriptor in it.
+func mdEntities(data []byte, now time.Time) ([]mdEntity, error) {
+	if len(data) > MaxMetadataSize {
+		return nil, fmt.Errorf("document is %d bytes, more than the %d MiB limit", len(data), MaxMetadataSize>>20)
+	}
+	// A UTF-8 byte order mark changes nothing about how the document reads,
+	// and some IdPs serve metadata with one; xmlsafe refuses it in messages.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	doc, err := xmlsafe.Parse(data, mdLimits())
+	if err != nil {
+		return nil, err
+	}
+	root := doc.Root()
+	if !mdIs(root, "EntityDescriptor") && !mdIs(root, "EntitiesDescriptor") {
+		return nil, fmt.Errorf("document element is <%s> in namespace %s, want md:EntityDescriptor or md:EntitiesDescriptor in %s",
+			root.Tag, mdQuote(root.NamespaceURI()), mdNamespace)
+	}
+	return mdCollect(root, mdValidity{}, now, nil)
+}
+
+// mdCollect appends the EntityDescriptors at or below el. Recursion depth is
+// bounded by the parser's MaxDepth.
+func mdCollect(el *etree.Element, v mdValidity, now time.Time, out []mdEntity) ([]mdEntity, error) {
+	if mdIs(el, "EntityDescriptor") {
+		return append(out, mdEntity{el: el, validity: v}), nil
+	}
+	v, err := v.narrow(el, now)
+	if err != nil {
+		if name := mdAttr(el, "Name"); name != "" {
+			err = fmt.Errorf("EntitiesDescriptor %s: %w", mdQuote(name), err)
+		}
+		return nil, err
+	}
+	for _, c := range el.ChildElements() {
+		if mdIs(c, "EntityDescriptor") || mdIs(c, "EntitiesDescriptor") {
+			if out, err = mdCollect(c, v, now, out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func mdParseSingle(data []byte, now time.Time) (*IdentityProvider, error) {
+	entities, err := mdEntities(data, now)
+	if err != nil {
+		return nil, err
+	}
+	var idps []mdEntity
+	for _, e := range entities {
+		if e.isIdP() {
+			idps = append(idps, e)
+		}
+	}
+	switch {
+	case len(idps) == 1:
+		return idps[0].identityProvider(now)
+	case len(idps) > 1:
+		return nil, fmt.Errorf("the document lists %d identity providers (%s); use ParseMetadataEntity to choose one by entityID",
+			len(idps), mdListIDs(idps))
+	case len(entities) == 1:
+		return nil, mdNotIdP(entities[0])
+	default:
+		return nil, fmt.Errorf("none of the %d entities in the document has an IDPSSODescriptor: it describes no identity provider", len(entities))
+	}
+}
+
+func mdParseEntity(data []byte, entityID string, now time.Time) (*IdentityProvider, error) {
+	if entityID == "" {
+		return nil, errors.New("no entityID given to select")
+	}
+	entities, err := mdEntities(data, now)
+	if err != nil {
+		return nil, err
+	}
+	var match []mdEntity
+	var idps []mdEntity
+	for _, e := range entities {
+		if e.entityID() == entityID {
+			match = append(match, e)
+		}
+		if e.isIdP() {
+			idps = append(idps, e)
+		}
+	}
+	switch len(match) {
+	case 0:
+		if len(idps) == 0 {
+			return nil, fmt.Errorf("no entity %s in the document, which lists no identity provider", mdQuote(entityID))
+		}
+		return nil, fmt.Errorf("no entity %s in the document; it lists %d identity providers (%s)",
+			mdQuote(entityID), len(idps), mdListIDs(idps))
+	case 1:
+		if !match[0].isIdP() {
+			return nil, mdNotIdP(match[0])
+		}
+		return match[0].identityProvider(now)
+	default:
+		return nil, fmt.Errorf("entity %s appears %d times in the document", mdQuote(entityID), len(match))
+	}
+}
+
+func mdParseAll(data []byte, now time.Time) ([]*IdentityProvider, error) {
+	entities, err := mdEntities(data, now)
+	if err != nil {
+		return nil, err
+	}
+	var out []*IdentityProvider
+	seen := map[string]bool{}
+	for _, e := range entities {
+		if !e.isIdP() {
+			continue
+		}
+		idp, err := e.identityProvider(now)
+		if err != nil {
+			return nil, err
+		}
+		if seen[idp.EntityID] {
+			return nil, fmt.Errorf("entity %s appears more than once in the document", mdQuote(idp.EntityID))
+		}
+		seen[idp.EntityID] = true
+		out = append(out, idp)
+	}
+	if len(out) == 0 {
+		if len(entities) == 1 {
+			return nil, mdNotIdP(entities[0])
+		}
+		return nil, fmt.Errorf("none of the %d entities in the document has an IDPSSODescriptor: it describes no identity provider", len(entities))
+	}
+	return out, nil
+}
+
+func mdNotIdP(e mdEntity) error {
+	hint := ""
+	if len(mdChildren(e.el, "SPSSODescriptor")) > 0 {
+		hint = "; this is service provider metadata, not the IdP's"
+	}
+	return fmt.Errorf("entity %s has no IDPSSODescriptor%s", mdQuote(e.entityID()), hint)
+}
+
+// mdListIDs names up to five entities for an error message.
+func mdListIDs(entities []mdEntity) string {
+	const max = 5
+	var ids []string
+	for i, e := range entities {
+		if i == max {
+			ids = append(ids, fmt.Sprintf("and %d more", len(entities)-max))
+			break
+		}
+		ids = append(ids, mdQuote(e.entityID()))
+	}
+	return strings.Join(ids, ", ")
+}
+
+// identityProvider extracts and checks one IdP entity.
+func (e mdEntity) identityProvider(now time.Time) (*IdentityProvider, error) {
+	id := e.entityID()
+	switch {
+	case id == "":
+		return nil, errors.New("an EntityDescriptor has an empty or missing entityID")
+	case len(id) > mdMaxEntityIDLength:
+		return nil, fmt.Errorf("entityID %s is longer than %d characters", mdQuote(id), mdMaxEntityIDLength)
+	}
+	idp, err := e.extract(id, now)
+	if err != nil {
+		return nil, fmt.Errorf("entity %s: %w", mdQuote(id), err)
+	}
+	return idp, nil
+}
+
+func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
+	v, err := e.validity.narrow(e.el, now)
+	if err != nil {
+		return nil, err
+	}
+	var role *etree.Element
+	roles := mdChildren(e.el, "IDPSSODescriptor")
+	for _, r := range roles {
+		if !slices.Contains(strings.Fields(mdAttr(r, "protocolSupportEnumeration")), mdSAML2Protocol) {
+			continue
+		}
+		if role != nil {
+			return nil, errors.New("more than one IDPSSODescriptor supports SAML 2.0")
+		}
+		role = r
+	}
+	if role == nil {
+		return nil, fmt.Errorf("its IDPSSODescriptor does not support SAML 2.0: protocolSupportEnumeration is %s, which lacks %s",
+			mdQuote(mdAttr(roles[0], "protocolSupportEnumeration")), mdSAML2Protocol)
+	}
+	if v, err = v.narrow(role, now); err != nil {
+		return nil, err
+	}
+	idp := &IdentityProvider{EntityID: id, ValidUntil: v.until, CacheDuration: v.cache}
+	if idp.WantAuthnRequestsSigned, err = mdBool(role, "WantAuthnRequestsSigned"); err != nil {
+		return nil, err
+	}
+	encryptionOnly := 0
+	for _, c := range role.ChildElements() {
+		if c.NamespaceURI() != mdNamespace {
+			continue
+		}
+		switch c.Tag {
+		case "KeyDescriptor":
+			switch use := mdAttr(c, "use"); use {
+			case "", "signing":
+				if idp.Certificates, err = mdKeyDescriptorCerts(c, idp.Certificates); err != nil {
+					return nil, err
+				}
+			case "encryption":
+				encryptionOnly += len(mdX509Certificates(c))
+			default:
+				return nil, fmt.Errorf("KeyDescriptor use=%s, want \"signing\", \"encryption\" or no use", mdQuote(use))
+			}
+		case "SingleSignOnService", "SingleLogoutService":
+			ep, err := mdEndpoint(c)
+			if err != nil {
+				return nil, err
+			}
+			if c.Tag == "SingleSignOnService" {
+				idp.SingleSignOnServices = append(idp.SingleSignOnServices, ep)
+			} else {
+				idp.SingleLogoutServices = append(idp.SingleLogoutServices, ep)
+			}
+		case "NameIDFormat":
+			if f := strings.TrimSpace(mdText(c)); f != "" {
+				idp.NameIDFormats = append(idp.NameIDFormats, mdIntern(f))
+			}
+		default:
+			// ArtifactResolutionService, ManageNameIDService...: unused, but
+			// a bad URL there still says the document cannot be trusted.
+			if _, ok := mdAttrOK(c, "Location"); ok {
+				if _, err := mdEndpoint(c); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if idp.SingleSignOnService(BindingHTTPRedirect) == nil && idp.SingleSignOnService(BindingHTTPPost) == nil {
+		found := "none"
+		if len(idp.SingleSignOnServices) > 0 {
+			var bs []string
+			for _, ep := range idp.SingleSignOnServices {
+				bs = append(bs, ep.Binding)
+			}
+			found = strings.Join(bs, ", ")
+		}
+		return nil, fmt.Errorf("no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding (found: %s)", found)
+	}
+	if len(idp.Certificates) == 0 {
+		msg := `no signing certificate: no KeyDescriptor with use="signing" (or without use) holds a ds:X509Certificate`
+		if encryptionOnly > 0 {
+			msg += fmt.Sprintf("; %d certificate(s) published with use=\"encryption\" were ignored, since a key meant for encryption is not trusted for signatures", encryptionOnly)
+		}
+		return nil, errors.New(msg)
+	}
+	return idp, nil
+}
+
+// mdX509Certificates returns the ds:X509Certificate elements of a
+// KeyDescriptor (KeyInfo/X509Data/X509Certificate).
+func mdX509Certificates(kd *etree.Element) []*etree.Element {
+	var out []*etree.Element
+	for _, ki := range mdChildrenNS(kd, mdDSNamespace, "KeyInfo") {
+		for _, xd := range mdChildrenNS(ki, mdDSNamespace, "X509Data") {
+			out = append(out, mdChildrenNS(xd, mdDSNamespace, "X509Certificate")...)
+		}
+	}
+	return out
+}
+
+// mdKeyDescriptorCerts parses the certificates of a signing KeyDescriptor
+// and appends the ones not already in certs.
+func mdKeyDescriptorCerts(kd *etree.Element, certs []*x509.Certificate) ([]*x509.Certificate, error) {
+	for _, el := range mdX509Certificates(kd) {
+		if len(el.ChildElements()) > 0 {
+			return nil, errors.New("ds:X509Certificate contains an element, want base64 text")
+		}
+		der, err := mdDecodeBase64(mdText(el))
+		if err != nil {
+			return nil, fmt.Errorf("ds:X509Certificate is not valid base64: %w", err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("ds:X509Certificate cannot be parsed: %w", err)
+		}
+		if !slices.ContainsFunc(certs, cert.Equal) {
+			certs = append(certs, cert)
+		}
+	}
+	return certs, nil
+}
+
+// mdEndpoint reads an md:EndpointType element and checks its URLs.
+func mdEndpoint(el *etree.Element) (Endpoint, error) {
+	ep := Endpoint{
+		Binding:          mdIntern(strings.TrimSpace(mdAttr(el, "Binding"))),
+		Location:         strings.TrimSpace(mdAttr(el, "Location")),
+		ResponseLocation: strings.TrimSpace(mdAttr(el, "ResponseLocation")),
+	}
+	if ep.Binding == "" {
+		return ep, fmt.Errorf("%s has no Binding", el.Tag)
+	}
+	if err := mdCheckURL(ep.Location); err != nil {
+		return ep, fmt.Errorf("%s (%s) Location: %w", el.Tag, ep.Binding, err)
+	}
+	if ep.ResponseLocation != "" {
+		if err := mdCheckURL(ep.ResponseLocation); err != nil {
+			return ep, fmt.Errorf("%s (%s) ResponseLocation: %w", el.Tag, ep.Binding, err)
+		}
+	}
+	return ep, nil
+}
+
+// mdBool reads an optional xs:boolean attribute.
+func mdBool(el *etree.Element, name string) (bool, error) {
+	switch v := strings.TrimSpace(mdAttr(el, name)); v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%s is not a boolean", name, mdQuote(v))
+	}
+}
+
+// mdIs reports whether el is the metadata element named local, by namespace
+// URI, whatever its prefix.
+func mdIs(el *etree.Element, local string) bool {
+	return el.Tag == local && el.NamespaceURI() == mdNamespace
+}
+
+func mdChildren(el *etree.Element, local string) []*etree.Element {
+	return mdChildrenNS(el, mdNamespace, local)
+}
+
+func mdChildrenNS(el *etree.Element, ns, local string) []*etree.Element {
+	var out []*etree.Element
+	for _, c := range el.ChildElements() {
+		if c.Tag == local && c.NamespaceURI() == ns {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// mdAttr returns the value of the unqualified attribute name ("" if absent).
+// Unlike etree's SelectAttr it never matches a prefixed attribute.
+func mdAttr(el *etree.Element, name string) string {
+	v, _ := mdAttrOK(el, name)
+	return v
+}
+
+func mdAttrOK(el *etree.Element, name string) (string, bool) {
+	for _, a := range el.Attr {
+		if a.Space == "" && a.Key == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// mdText returns all the character data directly inside el (comments are
+// skipped, CDATA sections included).
+func mdText(el *etree.Element) string {
+	var b strings.Builder
+	for _, t := range el.Child {
+		if cd, ok := t.(*etree.CharData); ok {
+			b.WriteString(cd.Data)
+		}
+	}
+	return b.String()
+}
+
+// mdQuote quotes a value from the document for an error message, shortened
+// so that a hostile document cannot flood logs.
+func mdQuote(s string) string {
+	const max = 120
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return strconv.Quote(s[:cut]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// mdIntern returns the package's copy of common binding and NameID format
+// strings, so that a thousand parsed IdPs share them.
+func mdIntern(s string) string {
+	switch s {
+	case BindingHTTPPost:
+		return BindingHTTPPost
+	case BindingHTTPRedirect:
+		return BindingHTTPRedirect
+	case "urn:oasis:names:tc:SAML:2.0:bindings:SOAP":
+		return "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
+	case "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact":
+		return "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact"
+	case "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified":
+		return "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+	case "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress":
+		return "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+	case "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent":
+		return "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+	case "urn:oasis:names:tc:SAML:2.0:nameid-format:transient":
+		return "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+	}
+	return s
+}
+
+// mdParseDateTime parses an xs:dateTime. SAML wants UTC; a value without a
+// time zone is read as UTC, one with an offset is honored.
+func mdParseDateTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	zoned := strings.HasSuffix(s, "Z") ||
+		len(s) > 6 && (s[len(s)-6] == '+' || s[len(s)-6] == '-') && s[len(s)-3] == ':'
+	var t time.Time
+	var err error
+	if zoned {
+		t, err = time.Parse(time.RFC3339Nano, s)
+	} else {
+		t, err = time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC)
+	}
+	if err != nil {
+		return time.Time{}, errors.New("is not an xs:dateTime such as 2030-01-02T15:04:05Z")
+	}
+	return t, nil
+}
+
+// mdParseDuration parses an xs:duration such as PT1H, P1D, PT30M, P1DT2H or
+// P0Y0M0DT6H0M0.000S: "P", then date components in the order Y, M, D, then
+// optionally "T" and time components in the order H, M, S. At least one
+// component is required, only seconds may have a fraction, and negative
+// durations are refused. A year counts as 365 days and a month as 30, which
+// is close enough for a cache lifetime.
+func mdParseDuration(s string) (time.Duration, error) {
+	bad := func(why string) (time.Duration, error) {
+		return 0, fmt.Errorf("is not an xs:duration such as PT1H or P1D: %s", why)
+	}
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "-") {
+		return bad("negative")
+	}
+	rest, ok := strings.CutPrefix(s, "P")
+	if !ok {
+		return bad("no leading P")
+	}
+	var total time.Duration
+	units, inTime, components := "YMD", false, 0
+	for rest != "" {
+		if rest[0] == 'T' {
+			if inTime || len(rest) == 1 {
+				return bad("misplaced T")
+			}
+			units, inTime, rest = "HMS", true, rest[1:]
+			continue
+		}
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return bad(fmt.Sprintf("expected a number at %s", mdQuote(rest)))
+		}
+		if i > 18 {
+			return bad("number too large")
+		}
+		num, _ := strconv.ParseInt(rest[:i], 10, 64)
+		rest = rest[i:]
+		frac := ""
+		if rest != "" && rest[0] == '.' {
+			j := 1
+			for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+				j++
+			}
+			frac, rest = rest[1:j], rest[j:]
+			if frac == "" || !inTime || rest == "" || rest[0] != 'S' {
+				return bad("only seconds may have a fraction")
+			}
+		}
+		if rest == "" {
+			return bad("number without a unit")
+		}
+		k := strings.IndexByte(units, rest[0])
+		if k < 0 {
+			return bad(fmt.Sprintf("unexpected %q", rest[0]))
+		}
+		var unit time.Duration
+		switch designator := rest[0]; {
+		case designator == 'Y':
+			unit = 365 * 24 * time.Hour
+		case designator == 'M' && !inTime:
+			unit = 30 * 24 * time.Hour
+		case designator == 'D':
+			unit = 24 * time.Hour
+		case designator == 'H':
+			unit = time.Hour
+		case designator == 'M':
+			unit = time.Minute
+		default:
+			unit = time.Second
+		}
+		units, rest = units[k+1:], rest[1:]
+		if num > int64(math.MaxInt64/unit) {
+			return bad("too long")
+		}
+		add := time.Duration(num) * unit
+		if frac != "" {
+			frac = (frac + "000000000")[:9]
+			ns, _ := strconv.ParseInt(frac, 10, 64)
+			add += time.Duration(ns)
+		}
+		if total > math.MaxInt64-add {
+			return bad("too long")
+		}
+		total += add
+		components++
+	}
+	if components == 0 {
+		return bad("no component")
+	}
+	return total, nil
 }
