@@ -22,13 +22,14 @@ import (
 // the Err* classes with errors.Is.
 func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs []string) (*Assertion, error) {
 	now := sp.cfg.Clock().UTC()
-	if vu := sp.cfg.IdP.ValidUntil; !vu.IsZero() && now.After(vu) {
-		return nil, failf(ErrMetadata, "metadata of IdP %q expired at %s; refresh it", sp.cfg.IdP.EntityID, stamp(vu))
+	if err := sp.checkMetadataValid(now); err != nil {
+		return nil, err
 	}
-	raw, err := decodeFormValue(samlResponse, sp.cfg.MaxResponseSize)
+	raw, err := decodeFormValue("SAMLResponse", samlResponse, sp.cfg.MaxResponseSize)
 	if err != nil {
 		return nil, err
 	}
+	sp.trace(ctx, "in", "Response", raw)
 	doc, err := xmlsafe.Parse(raw, xmlsafe.DefaultLimits)
 	if err != nil {
 		return nil, wrapf(ErrMalformed, err, "SAMLResponse")
@@ -111,9 +112,9 @@ func (sp *SP) replayExpiry(pa *parsedAssertion, now time.Time) time.Time {
 // decodeFormValue bounds and decodes a base64 form value. White space
 // (line breaks inserted by some IdPs) is ignored; the URL-safe alphabet and
 // anything else is refused.
-func decodeFormValue(s string, max int) ([]byte, error) {
+func decodeFormValue(field, s string, max int) ([]byte, error) {
 	if len(s) > max {
-		return nil, failf(ErrTooLarge, "SAMLResponse is %d bytes; the limit is %d", len(s), max)
+		return nil, failf(ErrTooLarge, "%s is %d bytes; the limit is %d", field, len(s), max)
 	}
 	if strings.ContainsAny(s, " \t\r\n") {
 		s = strings.Map(func(r rune) rune {
@@ -124,11 +125,19 @@ func decodeFormValue(s string, max int) ([]byte, error) {
 		}, s)
 	}
 	if s == "" {
-		return nil, failf(ErrMalformed, "SAMLResponse is empty")
+		return nil, failf(ErrMalformed, "%s is empty", field)
 	}
 	raw, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
-		return nil, failf(ErrMalformed, "SAMLResponse is not standard base64")
+		return nil, failf(ErrMalformed, "%s is not standard base64", field)
 	}
 	return raw, nil
+}
+
+// checkMetadataValid refuses to trust IdP metadata past its validUntil.
+func (sp *SP) checkMetadataValid(now time.Time) error {
+	if vu := sp.cfg.IdP.ValidUntil; !vu.IsZero() && now.After(vu) {
+		return failf(ErrMetadata, "metadata of IdP %q expired at %s; refresh it", sp.cfg.IdP.EntityID, stamp(vu))
+	}
+	return nil
 }

@@ -369,8 +369,8 @@ func (sp *SP) receive(ctx context.Context, r *http.Request, param, kind string, 
 	if sp.cfg.SLOURL == "" {
 		return nil, fmt.Errorf("%w: Config.SLOURL is not set, so this SP takes no logout messages", ErrConfig)
 	}
-	if vu := sp.cfg.IdP.ValidUntil; !vu.IsZero() && now.After(vu) {
-		return nil, failf(ErrMetadata, "metadata of IdP %q expired at %s; refresh it", sp.cfg.IdP.EntityID, stamp(vu))
+	if err := sp.checkMetadataValid(now); err != nil {
+		return nil, err
 	}
 	switch r.Method {
 	case http.MethodGet:
@@ -444,7 +444,7 @@ func (sp *SP) receivePost(ctx context.Context, r *http.Request, param, kind stri
 	case len(relay) == 1 && len(relay[0]) > maxRelayState:
 		return nil, failf(ErrMalformed, "RelayState is %d bytes; SAML bindings 3.5.3 allow %d", len(relay[0]), maxRelayState)
 	}
-	raw, err := decodeFormValue(values[0], sp.cfg.MaxResponseSize)
+	raw, err := decodeFormValue(param, values[0], sp.cfg.MaxResponseSize)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,232 @@
+package saml2sp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Hooks connect the SAML endpoints to the app. The library never creates
+// sessions itself: the app decides what a login means.
+type Hooks struct {
+	// OnLogin is called after a verified login. It creates the app's
+	// session and redirects, normally to l.ReturnTo. Required.
+	OnLogin func(w http.ResponseWriter, r *http.Request, l *Login)
+	// OnFailure renders a failed login or logout. Nil means a plain page
+	// that shows the user only a reference code; the detail goes to the
+	// log with the same code.
+	OnFailure func(w http.ResponseWriter, r *http.Request, f *Failure)
+	// OnLogout ends the app's sessions of a user: when the IdP asks
+	// (single logout), and when the user starts a logout here, before the
+	// browser leaves for the IdP. Required to serve the SLO endpoints.
+	OnLogout func(ctx context.Context, l *Logout) error
+	// CurrentSubject returns the SAML subject of the request's session
+	// (keep Assertion.LogoutSubject() in the session), for SP-initiated
+	// logout. Required to serve the logout endpoint.
+	CurrentSubject func(r *http.Request) (LogoutSubject, bool)
+}
+
+// Login is a verified login handed to Hooks.OnLogin.
+type Login struct {
+	Assertion *Assertion
+	// ReturnTo is a same-origin path ("/" by default): where the user was
+	// going when the login started, or a safe RelayState of an
+	// IdP-initiated login.
+	ReturnTo string
+	// Tenant is the tenant the login is for ("" for single-tenant apps).
+	Tenant string
+	// IdPInitiated is true when the login answered no request of ours.
+	IdPInitiated bool
+}
+
+// Logout asks the app to end sessions.
+type Logout struct {
+	// Initiator is "idp" (a LogoutRequest from the IdP) or "sp" (the user
+	// pressed log out here).
+	Initiator string
+	Tenant    string
+	// IdP is the entity ID of the IdP the sessions came from.
+	IdP          string
+	NameID       string
+	NameIDFormat string
+	// SessionIndexes name the IdP sessions to end; empty means every
+	// session of NameID at that IdP.
+	SessionIndexes []string
+}
+
+// Failure describes a failed flow for Hooks.OnFailure.
+type Failure struct {
+	// Err is the full error (errors.Is works). It is for logs and admins,
+	// not for the user: it names what the IdP sent.
+	Err error
+	// Status is the HTTP status the library suggests.
+	Status int
+	// Reference is a random code shown to the user and written to the log
+	// with Err, so support can find the detail.
+	Reference string
+	// Flow is "login", "logout" or "metadata".
+	Flow string
+}
+
+// Handler returns an http.Handler serving every endpoint configured in
+// sp's Config (MetadataURL, LoginURL, ACSURL, SLOURL, LogoutURL), each on
+// the exact path of its URL. Apps with their own router can mount the
+// individual handlers instead (MetadataHandler, LoginHandler, ACSHandler,
+// SLSHandler, LogoutHandler).
+func (sp *SP) Handler(h Hooks) http.Handler {
+	mux := http.NewServeMux()
+	add := func(raw string, handler http.Handler) {
+		if raw != "" {
+			mux.Handle(urlPath(raw), handler)
+		}
+	}
+	add(sp.cfg.MetadataURL, sp.MetadataHandler())
+	add(sp.cfg.LoginURL, sp.LoginHandler(h))
+	add(sp.cfg.ACSURL, sp.ACSHandler(h))
+	add(sp.cfg.SLOURL, sp.SLSHandler(h))
+	add(sp.cfg.LogoutURL, sp.LogoutHandler(h))
+	return mux
+}
+
+// MetadataHandler serves the SP metadata (GET and HEAD).
+func (sp *SP) MetadataHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+			return
+		}
+		w.Header().Set("Content-Type", "application/samlmetadata+xml")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(sp.Metadata())
+		}
+	})
+}
+
+// LoginHandler starts an SP-initiated login (GET or POST). The optional
+// return_to parameter is where the user goes afterwards; only same-origin
+// paths are honoured, anything else becomes "/".
+func (sp *SP) LoginHandler(h Hooks) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+			return
+		}
+		returnTo := safeReturnTo(r.FormValue("return_to"), maxReturnTo)
+		if returnTo == "" {
+			returnTo = "/"
+		}
+		handle := newHandle()
+		out, err := sp.NewAuthnRequest(handle, nil)
+		if err != nil {
+			sp.fail(w, r, h, "login", http.StatusInternalServerError, err)
+			return
+		}
+		sp.setState(w, sp.cfg.ACSURL, "login", handle, out.ID, returnTo)
+		out.Write(w, r)
+	})
+}
+
+// ACSHandler is the Assertion Consumer Service: it verifies the POSTed
+// Response and hands the login to Hooks.OnLogin.
+//
+// Request tracking: the login start stores the AuthnRequest ID and return
+// path in an HMAC-sealed cookie named after a random RelayState handle,
+// scoped to the ACS path, valid for a few minutes. The IdP's POST to the ACS
+// is a cross-site request, so browsers drop SameSite=Lax cookies from it
+// (and plain-HTTP origins cannot use SameSite=None). When the cookie is
+// missing but the RelayState is one of our handles, the ACS answers with a
+// page that re-POSTs the same form to itself: that POST is same-site, so
+// the cookie comes along. The server keeps no session store; the request
+// ID is single-use through the replay cache, and the assertion ID too.
+func (sp *SP) ACSHandler(h Hooks) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowMethods(w, r, http.MethodPost) {
+			return
+		}
+		form, status, err := sp.readPostForm(w, r, "SAMLResponse")
+		if err != nil {
+			sp.fail(w, r, h, "login", status, err)
+			return
+		}
+		relayState := form.Get("RelayState")
+		st := sp.readState(r, sp.cfg.ACSURL, "login", relayState)
+		if st == nil && isHandle(relayState) && form.Get(repostField) == "" {
+			sp.repost(w, sp.cfg.ACSURL, form)
+			return
+		}
+		var requestIDs []string
+		returnTo := "/"
+		if st != nil {
+			requestIDs = []string{st.RequestID}
+			returnTo = st.ReturnTo
+			sp.clearState(w, sp.cfg.ACSURL, relayState)
+		} else if p := safeReturnTo(relayState, maxRelayState); p != "" {
+			// IdP-initiated: the RelayState is the IdP's (untrusted) choice.
+			returnTo = p
+		}
+		a, err := sp.ParseResponse(r.Context(), form.Get("SAMLResponse"), requestIDs)
+		if err != nil {
+			sp.fail(w, r, h, "login", statusFor(err), err)
+			return
+		}
+		if st != nil {
+			if err := sp.cfg.ReplayCache.CheckAndStore(r.Context(), "request:"+st.RequestID, time.Unix(st.Expires, 0)); err != nil {
+				sp.fail(w, r, h, "login", http.StatusForbidden, wrapf(ErrReplay, err, "AuthnRequest %q already answered", st.RequestID))
+				return
+			}
+		}
+		if h.OnLogin == nil {
+			sp.fail(w, r, h, "login", http.StatusInternalServerError, errors.New("saml2sp: Hooks.OnLogin is not set"))
+			return
+		}
+		h.OnLogin(w, r, &Login{Assertion: a, ReturnTo: returnTo, Tenant: tenantFrom(r.Context()), IdPInitiated: st == nil})
+	})
+}
+
+// statusFor maps an error class to an HTTP status.
+func statusFor(err error) int {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrMalformed):
+		return http.StatusBadRequest
+	default:
+		return http.StatusForbidden
+	}
+}
+
+// allowMethods answers 405 unless r uses one of methods.
+func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	allow := methods[0]
+	for _, m := range methods[1:] {
+		allow += ", " + m
+	}
+	w.Header().Set("Allow", allow)
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
+}
+
+// fail logs the detail and shows the user a safe page.
+func (sp *SP) fail(w http.ResponseWriter, r *http.Request, h Hooks, flow string, status int, err error) {
+	ref := make([]byte, 6)
+	_, _ = rand.Read(ref)
+	f := &Failure{Err: err, Status: status, Reference: hex.EncodeToString(ref), Flow: flow}
+	sp.cfg.Logger.WarnContext(r.Context(), "saml2sp: "+flow+" failed", "error", err.Error(), "reference", f.Reference,
+		"sp", sp.cfg.EntityID, "tenant", tenantFrom(r.Context()))
+	if h.OnFailure != nil {
+		h.OnFailure(w, r, f)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte("Single sign-on failed. Please try again; if it keeps failing, give your administrator this reference: " + f.Reference + "\n"))
+}

@@ -1,0 +1,148 @@
+package saml2sp
+
+import (
+	"errors"
+	"net/http"
+)
+
+
+// SLSHandler is the Single Logout Service. It takes, by HTTP-Redirect
+// (GET) or HTTP-POST:
+//   - a LogoutRequest from the IdP (IdP-initiated logout): verified, handed
+//     to Hooks.OnLogout, and answered with a LogoutResponse to the IdP,
+//     Success if the hook succeeded and Responder if it failed;
+//   - the IdP's LogoutResponse to our own LogoutRequest: verified against
+//     the request we sent (tracked like logins), then the browser goes to
+//     the return path.
+func (sp *SP) SLSHandler(h Hooks) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+			return
+		}
+		var isRequest bool
+		if r.Method == http.MethodGet {
+			q := r.URL.Query()
+			isRequest = q.Has("SAMLRequest")
+			if !isRequest && !q.Has("SAMLResponse") {
+				sp.fail(w, r, h, "logout", http.StatusBadRequest, failf(ErrMalformed, "neither SAMLRequest nor SAMLResponse in the query"))
+				return
+			}
+		} else {
+			form, status, err := sp.parseBoundedForm(w, r)
+			if err != nil {
+				sp.fail(w, r, h, "logout", status, err)
+				return
+			}
+			isRequest = form.Has("SAMLRequest")
+			if isRequest == form.Has("SAMLResponse") {
+				sp.fail(w, r, h, "logout", http.StatusBadRequest, failf(ErrMalformed, "the POST must carry exactly one of SAMLRequest and SAMLResponse"))
+				return
+			}
+		}
+		if isRequest {
+			sp.serveLogoutRequest(w, r, h)
+			return
+		}
+		sp.serveLogoutResponse(w, r, h)
+	})
+}
+
+func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request, h Hooks) {
+	req, err := sp.ParseLogoutRequest(r.Context(), r)
+	if err != nil {
+		sp.fail(w, r, h, "logout", statusFor(err), err)
+		return
+	}
+	status := ""
+	if h.OnLogout == nil {
+		status = statusResponder
+		sp.cfg.Logger.ErrorContext(r.Context(), "saml2sp: IdP asked for logout but Hooks.OnLogout is not set", "sp", sp.cfg.EntityID)
+	} else if err := h.OnLogout(r.Context(), &Logout{
+		Initiator: "idp", Tenant: tenantFrom(r.Context()), IdP: req.Issuer,
+		NameID: req.NameID, NameIDFormat: req.NameIDFormat, SessionIndexes: req.SessionIndexes,
+	}); err != nil {
+		status = statusResponder
+		sp.cfg.Logger.ErrorContext(r.Context(), "saml2sp: ending sessions for an IdP logout failed", "error", err.Error(), "sp", sp.cfg.EntityID)
+	}
+	out, err := sp.NewLogoutResponse(req, status)
+	if err != nil {
+		sp.fail(w, r, h, "logout", http.StatusInternalServerError, err)
+		return
+	}
+	out.Write(w, r)
+}
+
+func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, h Hooks) {
+	relayState := r.FormValue("RelayState")
+	st := sp.readState(r, sp.cfg.SLOURL, "logout", relayState)
+	if st == nil && r.Method == http.MethodPost && isHandle(relayState) && r.PostForm.Get(repostField) == "" {
+		sp.repost(w, sp.cfg.SLOURL, r.PostForm)
+		return
+	}
+	var ids []string
+	returnTo := "/"
+	if st != nil {
+		ids, returnTo = []string{st.RequestID}, st.ReturnTo
+		sp.clearState(w, sp.cfg.SLOURL, relayState)
+	}
+	if _, err := sp.ParseLogoutResponse(r.Context(), r, ids); err != nil {
+		// The local session already ended when the logout started; the
+		// IdP's session may live on, which the user must be told.
+		sp.fail(w, r, h, "logout", statusFor(err), err)
+		return
+	}
+	http.Redirect(w, r, returnTo, http.StatusSeeOther)
+}
+
+// LogoutHandler starts an SP-initiated logout (GET or POST): it ends the
+// app session through Hooks.OnLogout first (so the user is logged out here
+// whatever the IdP does), then sends a LogoutRequest for the session's
+// subject to the IdP. return_to is honoured like at login. Without an IdP
+// SLO endpoint, or without a current session, it just redirects.
+func (sp *SP) LogoutHandler(h Hooks) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+			return
+		}
+		returnTo := safeReturnTo(r.FormValue("return_to"), maxReturnTo)
+		if returnTo == "" {
+			returnTo = "/"
+		}
+		if h.CurrentSubject == nil || h.OnLogout == nil {
+			sp.fail(w, r, h, "logout", http.StatusInternalServerError, errors.New("saml2sp: Hooks.CurrentSubject and Hooks.OnLogout are needed for logout"))
+			return
+		}
+		subject, ok := h.CurrentSubject(r)
+		if !ok {
+			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+			return
+		}
+		err := h.OnLogout(r.Context(), &Logout{
+			Initiator: "sp", Tenant: tenantFrom(r.Context()), IdP: sp.cfg.IdP.EntityID,
+			NameID: subject.NameID, NameIDFormat: subject.NameIDFormat, SessionIndexes: nonEmpty(subject.SessionIndex),
+		})
+		if err != nil {
+			sp.fail(w, r, h, "logout", http.StatusInternalServerError, err)
+			return
+		}
+		if len(sp.cfg.IdP.SingleLogoutServices) == 0 || sp.cfg.SLOURL == "" {
+			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+			return
+		}
+		handle := newHandle()
+		out, err := sp.NewLogoutRequest(subject, handle)
+		if err != nil {
+			sp.fail(w, r, h, "logout", http.StatusInternalServerError, err)
+			return
+		}
+		sp.setState(w, sp.cfg.SLOURL, "logout", handle, out.ID, returnTo)
+		out.Write(w, r)
+	})
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
