@@ -5,7 +5,6 @@ import (
 	"net/http"
 )
 
-
 // SLSHandler is the Single Logout Service. It takes, by HTTP-Redirect
 // (GET) or HTTP-POST:
 //   - a LogoutRequest from the IdP (IdP-initiated logout): verified, handed
