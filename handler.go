@@ -113,10 +113,7 @@ func (sp *SP) LoginHandler(h Hooks) http.Handler {
 		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
 			return
 		}
-		returnTo := safeReturnTo(r.FormValue("return_to"), maxReturnTo)
-		if returnTo == "" {
-			returnTo = "/"
-		}
+		returnTo := returnToParam(w, r)
 		handle := newHandle()
 		out, err := sp.NewAuthnRequest(handle, nil)
 		if err != nil {

@@ -1,6 +1,7 @@
 package saml2sp
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -40,4 +41,16 @@ func safeReturnTo(p string, max int) string {
 		return ""
 	}
 	return p
+}
+
+// returnToParam reads the return_to parameter of a login or logout start
+// (query, or a small form body) and returns it if safe, else "/".
+func returnToParam(w http.ResponseWriter, r *http.Request) string {
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	}
+	if p := safeReturnTo(r.FormValue("return_to"), maxReturnTo); p != "" {
+		return p
+	}
+	return "/"
 }
