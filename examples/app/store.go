@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite: no cgo
+
+	"github.com/saml2sp/saml2sp"
+)
+
+// Store keeps accounts, SSO links and sessions in SQLite. It implements
+// saml2sp.UserStore.
+type Store struct {
+	db *sql.DB
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS accounts (
+	id           TEXT PRIMARY KEY,
+	username     TEXT NOT NULL UNIQUE,
+	email        TEXT NOT NULL,
+	role         TEXT NOT NULL,
+	display_name TEXT NOT NULL DEFAULT '',
+	first_name   TEXT NOT NULL DEFAULT '',
+	last_name    TEXT NOT NULL DEFAULT '',
+	groups_json  TEXT NOT NULL DEFAULT '[]',
+	created_at   INTEGER NOT NULL,
+	last_login   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS accounts_email ON accounts (lower(email));
+CREATE TABLE IF NOT EXISTS sso_links (
+	idp        TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	account_id TEXT NOT NULL REFERENCES accounts (id),
+	PRIMARY KEY (idp, user_id)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+	id                TEXT PRIMARY KEY,
+	account_id        TEXT NOT NULL REFERENCES accounts (id),
+	idp               TEXT NOT NULL,
+	name_id           TEXT NOT NULL,
+	name_id_format    TEXT NOT NULL,
+	name_qualifier    TEXT NOT NULL,
+	sp_name_qualifier TEXT NOT NULL,
+	session_index     TEXT NOT NULL,
+	expires_at        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_subject ON sessions (idp, name_id);
+`
+
+// OpenStore opens (creating if needed) the database file at path.
+func OpenStore(path string) (*Store, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1) // SQLite writes serialize anyway; this avoids SQLITE_BUSY
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("creating schema in %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+const accountColumns = "id, username, email, role"
+
+func scanUser(row *sql.Row) (*saml2sp.User, error) {
+	var u saml2sp.User
+	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.Role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &u, err
+}
+
+// FindByLink implements saml2sp.UserStore.
+func (s *Store) FindByLink(ctx context.Context, idp, userID string) (*saml2sp.User, error) {
+	return scanUser(s.db.QueryRowContext(ctx,
+		`SELECT a.id, a.username, a.email, a.role FROM accounts a JOIN sso_links l ON l.account_id = a.id
+		 WHERE l.idp = ? AND l.user_id = ?`, idp, userID))
+}
+
+// FindByEmail implements saml2sp.UserStore.
+func (s *Store) FindByEmail(ctx context.Context, email string) (*saml2sp.User, error) {
+	return scanUser(s.db.QueryRowContext(ctx,
+		`SELECT `+accountColumns+` FROM accounts WHERE lower(email) = lower(?) ORDER BY created_at LIMIT 1`, email))
+}
+
+// Create implements saml2sp.UserStore: the account and its link are
+// written in one transaction.
+func (s *Store) Create(ctx context.Context, id *saml2sp.Identity, username, role string) (*saml2sp.User, error) {
+	groups, _ := json.Marshal(id.Groups)
+	u := &saml2sp.User{ID: newID(), Username: username, Email: id.Email, Role: role}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	now := time.Now().Unix()
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO accounts (id, username, email, role, display_name, first_name, last_name, groups_json, created_at, last_login)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, username, id.Email, role, id.DisplayName, id.FirstName, id.LastName, string(groups), now, now); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sso_links (idp, user_id, account_id) VALUES (?, ?, ?)`, id.IdP, id.UserID, u.ID); err != nil {
+		return nil, err
+	}
+	return u, tx.Commit()
+}
+
+// Link implements saml2sp.UserStore.
+func (s *Store) Link(ctx context.Context, user *saml2sp.User, idp, userID string) error {
+	if _, err := s.db.ExecContext(ctx,
+		`INSERT INTO sso_links (idp, user_id, account_id) VALUES (?, ?, ?) ON CONFLICT (idp, user_id) DO NOTHING`,
+		idp, userID, user.ID); err != nil {
+		return err
+	}
+	var owner string
+	if err := s.db.QueryRowContext(ctx, `SELECT account_id FROM sso_links WHERE idp = ? AND user_id = ?`, idp, userID).Scan(&owner); err != nil {
+		return err
+	}
+	if owner != user.ID {
+		return fmt.Errorf("SSO identity %s at %s is already linked to another account", userID, idp)
+	}
+	return nil
+}
+
+// UsernameTaken implements saml2sp.UserStore; a few names are reserved.
+func (s *Store) UsernameTaken(ctx context.Context, username string) (bool, error) {
+	switch username {
+	case "admin", "root", "system", "saml":
+		return true, nil
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE username = ?`, username).Scan(&n)
+	return n > 0, err
+}
+
+// UpdateProfile implements saml2sp.UserStore and records the login time.
+func (s *Store) UpdateProfile(ctx context.Context, user *saml2sp.User, id *saml2sp.Identity) error {
+	groups, _ := json.Marshal(id.Groups)
+	_, err := s.db.ExecContext(ctx,
+		`UPDATE accounts SET email = ?, display_name = ?, first_name = ?, last_name = ?, groups_json = ?, last_login = ? WHERE id = ?`,
+		id.Email, id.DisplayName, id.FirstName, id.LastName, string(groups), time.Now().Unix(), user.ID)
+	return err
+}
+
+// Profile is an account as the profile page shows it.
+type Profile struct {
+	saml2sp.User
+	DisplayName, FirstName, LastName string
+	Groups                           []string
+	Links                            []string // "idp → user ID"
+}
+
+// Profile loads an account with its links.
+func (s *Store) Profile(ctx context.Context, accountID string) (*Profile, error) {
+	var p Profile
+	var groups string
+	err := s.db.QueryRowContext(ctx,
+		`SELECT id, username, email, role, display_name, first_name, last_name, groups_json FROM accounts WHERE id = ?`, accountID).
+		Scan(&p.ID, &p.Username, &p.Email, &p.Role, &p.DisplayName, &p.FirstName, &p.LastName, &groups)
+	if err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(groups), &p.Groups)
+	rows, err := s.db.QueryContext(ctx, `SELECT idp, user_id FROM sso_links WHERE account_id = ? ORDER BY idp`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idp, uid string
+		if err := rows.Scan(&idp, &uid); err != nil {
+			return nil, err
+		}
+		p.Links = append(p.Links, idp+" → "+uid)
+	}
+	return &p, rows.Err()
+}
+
+// Session is a logged-in browser.
+type Session struct {
+	ID        string
+	AccountID string
+	IdP       string
+	Subject   saml2sp.LogoutSubject
+}
+
+// CreateSession starts a session for an account after an SSO login.
+func (s *Store) CreateSession(ctx context.Context, accountID, idp string, subj saml2sp.LogoutSubject, ttl time.Duration) (string, error) {
+	id := newID()
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO sessions (id, account_id, idp, name_id, name_id_format, name_qualifier, sp_name_qualifier, session_index, expires_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, accountID, idp, subj.NameID, subj.NameIDFormat, subj.NameQualifier, subj.SPNameQualifier, subj.SessionIndex,
+		time.Now().Add(ttl).Unix())
+	return id, err
+}
+
+// Session returns the live session with this ID, or nil.
+func (s *Store) Session(ctx context.Context, id string) (*Session, error) {
+	var ss Session
+	err := s.db.QueryRowContext(ctx,
+		`SELECT id, account_id, idp, name_id, name_id_format, name_qualifier, sp_name_qualifier, session_index
+		 FROM sessions WHERE id = ? AND expires_at > ?`, id, time.Now().Unix()).
+		Scan(&ss.ID, &ss.AccountID, &ss.IdP, &ss.Subject.NameID, &ss.Subject.NameIDFormat,
+			&ss.Subject.NameQualifier, &ss.Subject.SPNameQualifier, &ss.Subject.SessionIndex)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &ss, err
+}
+
+// EndSessions deletes the sessions of a SAML subject; with session indexes,
+// only those IdP sessions. It returns how many ended.
+func (s *Store) EndSessions(ctx context.Context, idp, nameID string, sessionIndexes []string) (int64, error) {
+	q := `DELETE FROM sessions WHERE idp = ? AND name_id = ?`
+	args := []any{idp, nameID}
+	if len(sessionIndexes) > 0 {
+		q += ` AND session_index IN (?` + strings.Repeat(",?", len(sessionIndexes)-1) + `)`
+		for _, si := range sessionIndexes {
+			args = append(args, si)
+		}
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
