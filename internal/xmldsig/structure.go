@@ -146,11 +146,17 @@ func checkSignedInfo(si *etree.Element, id string, p Policy) error {
 		return structural("SignedInfo must have exactly one Reference, has %d", n)
 	}
 	cm := kids["CanonicalizationMethod"][0]
-	if alg := cm.SelectAttrValue("Algorithm", ""); alg != ExcC14N || len(cm.ChildElements()) > 0 {
+	alg, err := algorithm(cm)
+	if err != nil {
+		return err
+	}
+	if alg != ExcC14N || len(cm.ChildElements()) > 0 {
 		return structural("CanonicalizationMethod %q is not allowed, only exclusive c14n without comments", alg)
 	}
 	sm := kids["SignatureMethod"][0]
-	alg := sm.SelectAttrValue("Algorithm", "")
+	if alg, err = algorithm(sm); err != nil {
+		return err
+	}
 	isSHA1, ok := signatureMethods[alg]
 	if !ok || len(sm.ChildElements()) > 0 {
 		return structural("SignatureMethod %q is not allowed", alg)
@@ -187,7 +193,10 @@ func checkReference(ref *etree.Element, id string, p Policy) error {
 		return err
 	}
 	dm := kids["DigestMethod"][0]
-	alg := dm.SelectAttrValue("Algorithm", "")
+	alg, err := algorithm(dm)
+	if err != nil {
+		return err
+	}
 	h, ok := digestMethods[alg]
 	if !ok || len(dm.ChildElements()) > 0 {
 		return structural("DigestMethod %q is not allowed", alg)
@@ -217,7 +226,10 @@ func checkTransforms(ts *etree.Element) error {
 	}
 	seen := map[string]bool{}
 	for _, t := range list {
-		alg := t.SelectAttrValue("Algorithm", "")
+		alg, err := algorithm(t)
+		if err != nil {
+			return err
+		}
 		if seen[alg] {
 			return structural("transform %q listed twice", alg)
 		}
@@ -238,6 +250,31 @@ func checkTransforms(ts *etree.Element) error {
 		}
 	}
 	return nil
+}
+
+// algorithm returns the Algorithm attribute of a CanonicalizationMethod,
+// SignatureMethod, DigestMethod or Transform, refusing every other attribute
+// but namespace declarations. goxmldsig reads the Algorithm of
+// SignatureMethod, DigestMethod and Transform through encoding/xml, which
+// keeps the LAST attribute of that local name in any namespace, while etree's
+// SelectAttrValue returns the FIRST: with a second, prefixed Algorithm the
+// check here and the verification disagreed, and rsa-sha1 or inclusive or
+// with-comments c14n passed the allowlist.
+func algorithm(el *etree.Element) (string, error) {
+	alg, found := "", false
+	for _, a := range el.Attr {
+		switch {
+		case a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns":
+		case a.Space == "" && a.Key == "Algorithm":
+			alg, found = a.Value, true
+		default:
+			return "", structural("unexpected attribute %s on %s", a.FullKey(), el.Tag)
+		}
+	}
+	if !found {
+		return "", structural("%s has no Algorithm", el.Tag)
+	}
+	return alg, nil
 }
 
 // dsChildren groups el's child elements by local name, refusing anything
