@@ -1,0 +1,498 @@
+// Package xmlenc decrypts the one form of W3C XML Encryption that SAML
+// identity providers send: an xenc:EncryptedData of Type Element, its content
+// encrypted with AES-GCM or AES-CBC under a random content key, that key
+// transported in an xenc:EncryptedKey with RSA-OAEP.
+//
+// Everything else is refused rather than ignored: RSA PKCS#1 v1.5 key
+// transport (Bleichenbacher's attack), Triple-DES, key agreement, key
+// wrapping, and every construct that makes a processor fetch or transform
+// data (ds:RetrievalMethod, xenc:CipherReference, Transforms). The
+// content key is only ever looked for in two fixed places: the EncryptedData's
+// ds:KeyInfo, and EncryptedKey elements the caller found next to it.
+//
+// Every failure wraps ErrDecrypt. The messages say which structural rule
+// failed (for logs), but never whether CBC padding, a GCM tag or the
+// content-key length was wrong: those are one message.
+package xmlenc
+
+import (
+	"crypto"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// Namespaces.
+const (
+	NS     = "http://www.w3.org/2001/04/xmlenc#"
+	NS11   = "http://www.w3.org/2009/xmlenc11#"
+	NSDSig = "http://www.w3.org/2000/09/xmldsig#"
+)
+
+// Algorithm identifiers.
+const (
+	TypeElement = NS + "Element"
+
+	AES128CBC = NS + "aes128-cbc"
+	AES192CBC = NS + "aes192-cbc"
+	AES256CBC = NS + "aes256-cbc"
+	AES128GCM = NS11 + "aes128-gcm"
+	AES192GCM = NS11 + "aes192-gcm"
+	AES256GCM = NS11 + "aes256-gcm"
+
+	RSAOAEPMGF1P = NS + "rsa-oaep-mgf1p"
+	RSAOAEP      = NS11 + "rsa-oaep"
+
+	SHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
+	SHA224 = "http://www.w3.org/2001/04/xmldsig-more#sha224"
+	SHA256 = NS + "sha256"
+	SHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
+	SHA512 = NS + "sha512"
+
+	MGF1SHA1   = NS11 + "mgf1sha1"
+	MGF1SHA224 = NS11 + "mgf1sha224"
+	MGF1SHA256 = NS11 + "mgf1sha256"
+	MGF1SHA384 = NS11 + "mgf1sha384"
+	MGF1SHA512 = NS11 + "mgf1sha512"
+
+	// Refused, named so that the error says why.
+	RSA15        = NS + "rsa-1_5"
+	TripleDESCBC = NS + "tripledes-cbc"
+)
+
+// dataAlgorithm is a supported content-encryption algorithm.
+type dataAlgorithm struct {
+	keySize int // bytes
+	gcm     bool
+}
+
+var dataAlgorithms = map[string]dataAlgorithm{
+	AES128CBC: {16, false}, AES192CBC: {24, false}, AES256CBC: {32, false},
+	AES128GCM: {16, true}, AES192GCM: {24, true}, AES256GCM: {32, true},
+}
+
+// DataAlgorithms lists the supported content-encryption algorithms, in order
+// of preference (authenticated encryption first).
+var DataAlgorithms = []string{AES256GCM, AES192GCM, AES128GCM, AES256CBC, AES192CBC, AES128CBC}
+
+// KeyTransportAlgorithms lists the supported key-transport algorithms, in
+// order of preference.
+var KeyTransportAlgorithms = []string{RSAOAEP, RSAOAEPMGF1P}
+
+var digestMethods = map[string]crypto.Hash{
+	SHA1: crypto.SHA1, SHA224: crypto.SHA224, SHA256: crypto.SHA256, SHA384: crypto.SHA384, SHA512: crypto.SHA512,
+}
+
+var mgfMethods = map[string]crypto.Hash{
+	MGF1SHA1: crypto.SHA1, MGF1SHA224: crypto.SHA224, MGF1SHA256: crypto.SHA256, MGF1SHA384: crypto.SHA384, MGF1SHA512: crypto.SHA512,
+}
+
+var refused = map[string]string{
+	RSA15:            "RSA PKCS#1 v1.5 key transport is refused (Bleichenbacher's attack); configure the IdP to use RSA-OAEP",
+	TripleDESCBC:     "Triple-DES is refused; configure the IdP to use AES-GCM or AES-CBC",
+	NS + "kw-aes128": "AES key wrap needs a shared secret key, which this SP does not have",
+	NS + "kw-aes192": "AES key wrap needs a shared secret key, which this SP does not have",
+	NS + "kw-aes256": "AES key wrap needs a shared secret key, which this SP does not have",
+}
+
+// Bounds on the work one EncryptedData may cause.
+const (
+	// MaxEncryptedKeys bounds the EncryptedKey elements tried (each costs
+	// one RSA decryption per SP key).
+	MaxEncryptedKeys = 4
+	maxOAEPParams    = 1024
+)
+
+// ErrDecrypt is wrapped by every error of this package.
+var ErrDecrypt = errors.New("xmlenc: decryption failed")
+
+func fail(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrDecrypt, fmt.Sprintf(format, args...))
+}
+
+// errContent is the one error for every failure after a content key was
+// recovered: wrong key length, CBC padding, GCM tag, truncated ciphertext.
+var errContent = fail("the content could not be decrypted with the recovered content key")
+
+// Decrypt returns the plaintext of the xenc:EncryptedData element ed.
+//
+// The content key comes from the xenc:EncryptedKey children of ed's
+// ds:KeyInfo and from peers (EncryptedKey elements the caller found next to
+// ed, such as SAML's EncryptedAssertion allows); at most MaxEncryptedKeys in
+// all. Each is decrypted with each of keys in turn until the content
+// decrypts. Nothing is ever fetched: a ds:RetrievalMethod, CipherReference or
+// Transform anywhere in ed or peers is an error. maxSize bounds the
+// ciphertext in bytes.
+func Decrypt(ed *etree.Element, peers []*etree.Element, keys []crypto.Decrypter, maxSize int) ([]byte, error) {
+	if !is(ed, NS, "EncryptedData") {
+		return nil, fail("%s is not an xenc:EncryptedData", ed.FullTag())
+	}
+	for _, el := range append([]*etree.Element{ed}, peers...) {
+		if err := refuseReferences(el); err != nil {
+			return nil, err
+		}
+	}
+	data, err := readEncryptedData(ed, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range peers {
+		if !is(p, NS, "EncryptedKey") {
+			return nil, fail("%s is not an xenc:EncryptedKey", p.FullTag())
+		}
+	}
+	candidates := append(append([]*etree.Element{}, data.keys...), peers...)
+	switch {
+	case len(candidates) == 0:
+		return nil, fail("no EncryptedKey in the EncryptedData's KeyInfo or next to it")
+	case len(candidates) > MaxEncryptedKeys:
+		return nil, fail("%d EncryptedKeys; at most %d are tried", len(candidates), MaxEncryptedKeys)
+	}
+	var eks []*encryptedKey
+	for _, c := range candidates {
+		ek, err := readEncryptedKey(c, maxSize)
+		if err != nil {
+			return nil, err
+		}
+		eks = append(eks, ek)
+	}
+	if len(keys) == 0 {
+		return nil, fail("no private key to decrypt with")
+	}
+	recovered := false
+	for _, ek := range eks {
+		for _, k := range keys {
+			cek, err := ek.unwrap(k)
+			if err != nil {
+				continue
+			}
+			recovered = true
+			if pt, err := data.decrypt(cek); err == nil {
+				return pt, nil
+			}
+		}
+	}
+	if recovered {
+		return nil, errContent
+	}
+	return nil, fail("no EncryptedKey could be decrypted with any of the %d private key(s)", len(keys))
+}
+
+// refuseReferences rejects anything that would make a processor dereference
+// a URI or run a transform (XSLT included), and key agreement, wherever it
+// sits.
+func refuseReferences(root *etree.Element) error {
+	stack := []*etree.Element{root}
+	for len(stack) > 0 {
+		el := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch el.Tag {
+		case "RetrievalMethod", "CipherReference", "Transforms", "Transform":
+			return fail("%s is not followed; the content key must be inline", el.Tag)
+		case "AgreementMethod", "DerivedKey", "KeyDerivationMethod":
+			return fail("key agreement (%s) is not supported; use RSA-OAEP key transport", el.Tag)
+		}
+		stack = append(stack, el.ChildElements()...)
+	}
+	return nil
+}
+
+// encryptedData is a checked EncryptedData.
+type encryptedData struct {
+	alg        dataAlgorithm
+	keys       []*etree.Element // EncryptedKey children of KeyInfo
+	ciphertext []byte
+}
+
+func readEncryptedData(ed *etree.Element, maxSize int) (*encryptedData, error) {
+	for _, a := range ed.Attr {
+		switch {
+		case a.Space != "":
+		case a.Key == "Type" && a.Value != TypeElement:
+			return nil, fail("EncryptedData Type %q is not supported, only %s", a.Value, TypeElement)
+		case a.Key == "Encoding":
+			return nil, fail("EncryptedData Encoding %q is not supported", a.Value)
+		}
+	}
+	g, err := sequence(ed,
+		seqStep{NS, "EncryptionMethod", 1},
+		seqStep{NSDSig, "KeyInfo", 0},
+		seqStep{NS, "CipherData", 1},
+		seqStep{NS, "EncryptionProperties", 0})
+	if err != nil {
+		return nil, err
+	}
+	em := g[0]
+	uri, err := algorithm(em)
+	if err != nil {
+		return nil, err
+	}
+	alg, ok := dataAlgorithms[uri]
+	if !ok {
+		return nil, unsupported("content-encryption", uri)
+	}
+	if err := checkKeySize(em, alg.keySize); err != nil {
+		return nil, err
+	}
+	d := &encryptedData{alg: alg}
+	if ki := g[1]; ki != nil {
+		kids, err := children(ki)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range kids {
+			switch {
+			case is(c, NS, "EncryptedKey"):
+				d.keys = append(d.keys, c)
+			case is(c, NSDSig, "KeyName"):
+				// A label only; every key is tried anyway.
+			default:
+				return nil, fail("KeyInfo of the EncryptedData holds %s; only EncryptedKey is supported", c.FullTag())
+			}
+		}
+	}
+	if d.ciphertext, err = cipherValue(g[2], maxSize); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *encryptedData) decrypt(key []byte) ([]byte, error) {
+	if len(key) != d.alg.keySize {
+		return nil, errContent
+	}
+	if d.alg.gcm {
+		return decryptGCM(key, d.ciphertext)
+	}
+	return decryptCBC(key, d.ciphertext)
+}
+
+// encryptedKey is a checked EncryptedKey.
+type encryptedKey struct {
+	digest, mgf crypto.Hash
+	label       []byte
+	ciphertext  []byte
+}
+
+func readEncryptedKey(ek *etree.Element, maxSize int) (*encryptedKey, error) {
+	// Schema order; KeyInfo (how the IdP names our certificate),
+	// ReferenceList and CarriedKeyName are hints that are not needed, since
+	// every SP key is tried.
+	g, err := sequence(ek,
+		seqStep{NS, "EncryptionMethod", 1},
+		seqStep{NSDSig, "KeyInfo", 0},
+		seqStep{NS, "CipherData", 1},
+		seqStep{NS, "EncryptionProperties", 0},
+		seqStep{NS, "ReferenceList", 0},
+		seqStep{NS, "CarriedKeyName", 0})
+	if err != nil {
+		return nil, err
+	}
+	em := g[0]
+	uri, err := algorithm(em)
+	if err != nil {
+		return nil, err
+	}
+	if uri != RSAOAEPMGF1P && uri != RSAOAEP {
+		return nil, unsupported("key-transport", uri)
+	}
+	k := &encryptedKey{digest: crypto.SHA1, mgf: crypto.SHA1}
+	seen := map[string]bool{}
+	params, err := children(em)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range params {
+		if seen[p.Tag] {
+			return nil, fail("EncryptionMethod has more than one %s", p.Tag)
+		}
+		seen[p.Tag] = true
+		switch {
+		case is(p, NSDSig, "DigestMethod"):
+			d, err := algorithm(p)
+			if err != nil {
+				return nil, err
+			}
+			h, ok := digestMethods[d]
+			if !ok || len(p.ChildElements()) > 0 {
+				return nil, unsupported("OAEP digest", d)
+			}
+			k.digest = h
+		case is(p, NS11, "MGF") && uri == RSAOAEP:
+			m, err := algorithm(p)
+			if err != nil {
+				return nil, err
+			}
+			h, ok := mgfMethods[m]
+			if !ok || len(p.ChildElements()) > 0 {
+				return nil, unsupported("OAEP mask generation function", m)
+			}
+			k.mgf = h
+		case is(p, NS, "OAEPparams"):
+			if k.label, err = base64Text(p, maxOAEPParams); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fail("%s EncryptionMethod has an unsupported parameter %s", uri, p.FullTag())
+		}
+	}
+	if k.ciphertext, err = cipherValue(g[2], maxSize); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func unsupported(what, uri string) error {
+	if why, ok := refused[uri]; ok {
+		return fail("%s", why)
+	}
+	return fail("%s algorithm %q is not supported", what, uri)
+}
+
+// checkKeySize accepts an EncryptionMethod of a block cipher with no
+// parameters but a KeySize that matches the algorithm.
+func checkKeySize(em *etree.Element, keyBytes int) error {
+	kids, err := children(em)
+	if err != nil {
+		return err
+	}
+	for i, c := range kids {
+		if i > 0 || !is(c, NS, "KeySize") {
+			return fail("content-encryption EncryptionMethod has an unsupported parameter %s", c.FullTag())
+		}
+		s, err := text(c)
+		if err != nil {
+			return err
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err != nil || n != 8*keyBytes {
+			return fail("KeySize %q does not match the algorithm's %d bits", s, 8*keyBytes)
+		}
+	}
+	return nil
+}
+
+// cipherValue returns the decoded CipherValue of a CipherData; a
+// CipherReference is refused.
+func cipherValue(cd *etree.Element, maxSize int) ([]byte, error) {
+	kids, err := children(cd)
+	if err != nil {
+		return nil, err
+	}
+	if len(kids) != 1 || !is(kids[0], NS, "CipherValue") {
+		return nil, fail("CipherData must hold exactly one CipherValue")
+	}
+	b, err := base64Text(kids[0], maxSize)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, fail("CipherValue is empty")
+	}
+	return b, nil
+}
+
+// base64Text decodes an element's text content as standard base64, white
+// space ignored, refusing anything longer than max bytes.
+func base64Text(el *etree.Element, max int) ([]byte, error) {
+	s, err := text(el)
+	if err != nil {
+		return nil, err
+	}
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		}
+		return r
+	}, s)
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fail("%s is not standard base64", el.Tag)
+	}
+	if len(b) > max {
+		return nil, fail("%s is larger than %d bytes", el.Tag, max)
+	}
+	return b, nil
+}
+
+// text returns the character content of an element that must hold only
+// text: a comment or child element inside a value is refused.
+func text(el *etree.Element) (string, error) {
+	var b strings.Builder
+	for _, tok := range el.Child {
+		cd, ok := tok.(*etree.CharData)
+		if !ok {
+			return "", fail("%s must contain only text", el.Tag)
+		}
+		b.WriteString(cd.Data)
+	}
+	return b.String(), nil
+}
+
+// algorithm returns the unprefixed Algorithm attribute.
+func algorithm(el *etree.Element) (string, error) {
+	for _, a := range el.Attr {
+		if a.Space == "" && a.Key == "Algorithm" {
+			return a.Value, nil
+		}
+	}
+	return "", fail("%s has no Algorithm", el.Tag)
+}
+
+func is(el *etree.Element, ns, local string) bool {
+	return el != nil && el.Tag == local && el.NamespaceURI() == ns
+}
+
+// children returns el's child elements, refusing text between them.
+func children(el *etree.Element) ([]*etree.Element, error) {
+	var out []*etree.Element
+	for _, tok := range el.Child {
+		switch t := tok.(type) {
+		case *etree.Element:
+			out = append(out, t)
+		case *etree.CharData:
+			if strings.TrimSpace(t.Data) != "" {
+				return nil, fail("unexpected text inside %s", el.Tag)
+			}
+		}
+	}
+	return out, nil
+}
+
+// seqStep is one element of a schema sequence that occurs at most once:
+// min 1 means required.
+type seqStep struct {
+	ns, name string
+	min      int
+}
+
+// sequence checks that el's children follow steps in order, each at most
+// once, and returns them by step (nil when absent).
+func sequence(el *etree.Element, steps ...seqStep) ([]*etree.Element, error) {
+	kids, err := children(el)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*etree.Element, len(steps))
+	pos := 0
+	for _, k := range kids {
+		for pos < len(steps) && !is(k, steps[pos].ns, steps[pos].name) {
+			pos++
+		}
+		if pos == len(steps) {
+			return nil, fail("unexpected, repeated or out-of-order %s inside %s", k.FullTag(), el.Tag)
+		}
+		out[pos] = k
+		pos++
+	}
+	for i, s := range steps {
+		if s.min > 0 && out[i] == nil {
+			return nil, fail("%s has no %s", el.Tag, s.name)
+		}
+	}
+	return out, nil
+}
