@@ -2,6 +2,7 @@ package saml2sptest
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"time"
@@ -97,12 +98,23 @@ type Response struct {
 	// OmitKeyInfo leaves the certificate out of signatures.
 	OmitKeyInfo bool
 
+	// Encrypt, when set, sends the Assertion as a saml:EncryptedAssertion
+	// for this SP certificate (RSA): the Assertion is signed first when
+	// Sign asks for it, then encrypted, and a Response signature covers
+	// the EncryptedAssertion. The EncryptedKey sits inside the
+	// EncryptedData's KeyInfo and names the certificate.
+	Encrypt *x509.Certificate
+	// Encryption chooses the algorithms used with Encrypt. The zero value
+	// means AES-256-GCM with the key transported by rsa-oaep-mgf1p (SHA-1).
+	Encryption Encryption
+
 	// EditAssertion, when set, may change the Assertion element just before
 	// it is signed, to build validly signed but wrong assertions (two
 	// NameIDs, a missing Recipient...) for negative tests.
 	EditAssertion func(assertion *etree.Element)
 	// EditResponse, when set, may change the Response element (with the
-	// signed Assertion inside) just before the Response is signed.
+	// signed, and possibly encrypted, Assertion inside) just before the
+	// Response is signed.
 	EditResponse func(response *etree.Element)
 }
 
@@ -158,6 +170,13 @@ func (idp *IdP) ResponseXML(r Response) ([]byte, error) {
 			if err := idp.sign(a, r); err != nil {
 				return nil, err
 			}
+		}
+		if r.Encrypt != nil {
+			ea, err := encryptAssertion(a, r.Encrypt, r.Encryption)
+			if err != nil {
+				return nil, err
+			}
+			a = ea
 		}
 		resp.AddChild(a)
 	}
