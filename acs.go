@@ -17,9 +17,10 @@ import (
 //
 // The path reads top to bottom: size check, base64, one parse with the
 // dangerous constructs refused, the envelope's shape, the IdP's status, the
-// signatures, then every value read from the verified elements only,
-// protocol checks, and finally the replay cache. Every error matches one of
-// the Err* classes with errors.Is.
+// signatures (and decryption of an EncryptedAssertion, see decrypt.go), then
+// every value read from the verified elements only, protocol checks, and
+// finally the replay cache. Every error matches one of the Err* classes with
+// errors.Is.
 func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs []string) (*Assertion, error) {
 	now := sp.cfg.Clock().UTC()
 	if err := sp.checkMetadataValid(now); err != nil {
@@ -38,17 +39,21 @@ func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs
 	if err != nil {
 		return nil, err
 	}
+	env.ids = doc.IDs
 	// An error status usually comes unsigned and without an assertion; its
 	// codes are the most useful thing to show the admin, and it is a
 	// rejection whoever wrote it.
 	if err := checkStatus(env.status); err != nil {
 		return nil, err
 	}
-	if env.assertion == nil {
+	if env.assertion == nil && env.encrypted == nil {
 		return nil, failf(ErrMalformed, "Response with status Success carries no Assertion")
 	}
 
-	v, err := sp.verifySignatures(env, now)
+	// An EncryptedAssertion is decrypted inside verifySignatures, after the
+	// Response signature (which covers the ciphertext) and before the
+	// Assertion's own.
+	v, err := sp.verifySignatures(ctx, env, now)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,12 @@ type envelope struct {
 	status    *etree.Element
 	assertion *etree.Element // the single saml:Assertion child, nil on error status
 	assertSig *etree.Element // direct-child ds:Signature of the Assertion, or nil
+	// encrypted is the single saml:EncryptedAssertion child, when the
+	// Response carries one instead of an Assertion. verifySignatures
+	// decrypts it and fills in assertion and assertSig.
+	encrypted *etree.Element
+	// ids are the ID attribute values of the received document.
+	ids map[string]*etree.Element
 }
 
 var responseSequence = []step{
@@ -33,11 +39,11 @@ var assertionSequence = []step{
 }
 
 // locateEnvelope checks the Response's shape: the schema order of its
-// children, exactly one Assertion in the whole document and it a direct child
-// of the Response, and signatures only as direct children of the Response and
-// that Assertion. Signature-wrapping attacks (XSW1-8) all need a second
-// Assertion, a misplaced Signature or a moved element, so they stop here or
-// at the Reference check that follows.
+// children, exactly one Assertion or EncryptedAssertion in the whole document
+// and it a direct child of the Response, and signatures only as direct
+// children of the Response and that Assertion. Signature-wrapping attacks
+// (XSW1-8) all need a second Assertion, a misplaced Signature or a moved
+// element, so they stop here or at the Reference check that follows.
 func locateEnvelope(root *etree.Element) (*envelope, error) {
 	if !is(root, nsProtocol, "Response") {
 		return nil, failf(ErrMalformed, "document element is %s, not a SAML 2.0 protocol Response", root.FullTag())
@@ -57,47 +63,67 @@ func locateEnvelope(root *etree.Element) (*envelope, error) {
 	for _, el := range groups[4] {
 		if el.Tag == "EncryptedAssertion" {
 			encrypted++
+			env.encrypted = el
 		} else {
 			assertions++
 			env.assertion = el
 		}
 	}
-	if encrypted > 0 {
-		return nil, failf(ErrUnsupported, "Response carries an EncryptedAssertion; assertion encryption is not supported yet, switch it off at the IdP")
-	}
-	if assertions > 1 {
+	switch {
+	case assertions+encrypted > 1 && encrypted > 0:
+		return nil, failf(ErrMalformed, "Response carries %d assertions, %d of them encrypted; exactly one is accepted", assertions+encrypted, encrypted)
+	case assertions > 1:
 		return nil, failf(ErrMalformed, "Response carries %d assertions, exactly one is accepted", assertions)
 	}
 	if env.assertion != nil {
-		ag, err := sequence(env.assertion, assertionSequence...)
-		if err != nil {
+		if env.assertSig, err = locateAssertion(env.assertion); err != nil {
 			return nil, err
 		}
-		if len(ag[1]) == 1 {
-			env.assertSig = ag[1][0]
-		}
 	}
-	if err := checkInventory(env); err != nil {
+	if err := checkInventory(env.response, env.signature, env.assertion, env.encrypted, env.assertSig); err != nil {
 		return nil, err
 	}
 	return env, nil
 }
 
-// checkInventory walks the whole document once and refuses any Assertion,
-// EncryptedAssertion or Signature other than the ones located above, wherever
-// it hides (Extensions, Advice, ds:Object, inside another Signature...).
-func checkInventory(env *envelope) error {
-	stack := []*etree.Element{env.response}
+// locateAssertion checks the schema order of an Assertion's children and
+// returns its direct-child Signature, or nil. Plain and decrypted assertions
+// both go through it.
+func locateAssertion(a *etree.Element) (*etree.Element, error) {
+	ag, err := sequence(a, assertionSequence...)
+	if err != nil {
+		return nil, err
+	}
+	if len(ag[1]) == 1 {
+		return ag[1][0], nil
+	}
+	return nil, nil
+}
+
+// checkInventory walks the tree under root once and refuses any Assertion,
+// EncryptedAssertion or Signature other than the located ones in known,
+// wherever it hides (Extensions, Advice, ds:Object, inside another Signature,
+// inside an EncryptedAssertion...).
+func checkInventory(root *etree.Element, known ...*etree.Element) error {
+	isKnown := func(el *etree.Element) bool {
+		for _, k := range known {
+			if el == k {
+				return true
+			}
+		}
+		return false
+	}
+	stack := []*etree.Element{root}
 	for len(stack) > 0 {
 		el := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		switch el.Tag {
 		case "Assertion", "EncryptedAssertion":
-			if el != env.assertion && el.NamespaceURI() == nsAssertion {
+			if !isKnown(el) && el.NamespaceURI() == nsAssertion {
 				return failf(ErrMalformed, "an extra %s is nested inside %s", el.Tag, el.Parent().Tag)
 			}
 		case "Signature":
-			if el != env.signature && el != env.assertSig && el.NamespaceURI() == nsDSig {
+			if !isKnown(el) && el.NamespaceURI() == nsDSig {
 				return failf(ErrSignature, "a Signature inside %s is not allowed; only the Response and the Assertion may be signed", el.Parent().Tag)
 			}
 		}

@@ -1,6 +1,7 @@
 package saml2sp
 
 import (
+	"context"
 	"crypto/x509"
 	"time"
 
@@ -24,7 +25,14 @@ type verified struct {
 // verifySignatures checks the Response's and the Assertion's signatures,
 // whichever are present; at least one must be. Every signature present must
 // verify: a bad inner signature is not excused by a good outer one.
-func (sp *SP) verifySignatures(env *envelope, now time.Time) (*verified, error) {
+//
+// An EncryptedAssertion is decrypted between the two (see decrypt.go): the
+// Response signature covers the ciphertext, so when the Response is signed
+// the ciphertext is taken from the verified Response; otherwise it comes from
+// the received document and only the decrypted Assertion's own signature can
+// authenticate it. The decrypted Assertion then goes through the same
+// shape, inventory and signature checks as a plain one.
+func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time) (*verified, error) {
 	policy := xmldsig.Policy{AllowSHA1: sp.cfg.InsecureAllowSHA1}
 	var v verified
 	// The Response first: verifying the Assertion edits the original tree
@@ -36,15 +44,34 @@ func (sp *SP) verifySignatures(env *envelope, now time.Time) (*verified, error) 
 		}
 		v.response = el
 	}
+	// report passes failures on, except while a decrypted Assertion is
+	// unauthenticated: then it turns them into the one decryption error.
+	report := func(err error) error { return err }
+	if env.encrypted != nil {
+		var err error
+		if report, err = sp.openEncryptedAssertion(ctx, env, v.response); err != nil {
+			return nil, err
+		}
+	}
 	if env.assertSig != nil {
-		el, err := sp.verifyElement(env.assertion, env.assertSig, "Assertion", policy, now)
+		el, cert, err := sp.verifySignature(env.assertion, env.assertSig, "Assertion", policy)
 		if err != nil {
+			return nil, report(err)
+		}
+		if err := sp.checkCertificateTime(cert, now); err != nil {
 			return nil, err
 		}
 		v.assertion = el
 	}
 	if v.response == nil && v.assertion == nil {
+		if env.encrypted != nil {
+			return nil, report(failf(ErrSignature, "neither the Response nor the decrypted Assertion is signed, and encryption is not authentication; configure the IdP to sign the assertion"))
+		}
 		return nil, failf(ErrSignature, "neither the Response nor the Assertion is signed; configure the IdP to sign the assertion")
+	}
+	if v.assertion == nil && env.encrypted != nil {
+		// Decrypted from the ciphertext inside the verified Response.
+		v.assertion = env.assertion
 	}
 	if v.assertion == nil {
 		for _, c := range v.response.ChildElements() {
@@ -63,25 +90,36 @@ func (sp *SP) verifySignatures(env *envelope, now time.Time) (*verified, error) 
 }
 
 func (sp *SP) verifyElement(el, sigEl *etree.Element, what string, policy xmldsig.Policy, now time.Time) (*etree.Element, error) {
-	id := attrValue(el, "ID")
-	sig, err := xmldsig.Check(sigEl, id, policy)
+	out, cert, err := sp.verifySignature(el, sigEl, what, policy)
 	if err != nil {
-		return nil, wrapf(ErrSignature, err, "%s signature", what)
-	}
-	out, cert, err := xmldsig.Verify(el, sig, sp.cfg.IdP.Certificates)
-	if err != nil {
-		return nil, wrapf(ErrSignature, err, "%s signature does not verify with the %d certificate(s) in the metadata of IdP %q", what, len(sp.cfg.IdP.Certificates), sp.cfg.IdP.EntityID)
+		return nil, err
 	}
 	if err := sp.checkCertificateTime(cert, now); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// verifySignature checks the enveloped signature sigEl of el against the
+// IdP's certificates and returns the verified element and the certificate
+// that verified it; the certificate's dates are the caller's to check.
+func (sp *SP) verifySignature(el, sigEl *etree.Element, what string, policy xmldsig.Policy) (*etree.Element, *x509.Certificate, error) {
+	id := attrValue(el, "ID")
+	sig, err := xmldsig.Check(sigEl, id, policy)
+	if err != nil {
+		return nil, nil, wrapf(ErrSignature, err, "%s signature", what)
+	}
+	out, cert, err := xmldsig.Verify(el, sig, sp.cfg.IdP.Certificates)
+	if err != nil {
+		return nil, nil, wrapf(ErrSignature, err, "%s signature does not verify with the %d certificate(s) in the metadata of IdP %q", what, len(sp.cfg.IdP.Certificates), sp.cfg.IdP.EntityID)
 	}
 	// goxmldsig returns the re-parsed element; make sure it is still the one
 	// we checked (same name and ID), so no later step can be pointed at
 	// anything else.
 	if out.Tag != el.Tag || out.NamespaceURI() != el.NamespaceURI() || attrValue(out, "ID") != id {
-		return nil, failf(ErrSignature, "%s signature verified a different element", what)
+		return nil, nil, failf(ErrSignature, "%s signature verified a different element", what)
 	}
-	return out, nil
+	return out, cert, nil
 }
 
 // checkCertificateTime applies the expiry policy described in the package

@@ -18,11 +18,37 @@
 // same). Set Config.RejectExpiredCertificates to enforce them. When an expired
 // certificate verifies a signature, the SP logs a warning so the admin can
 // rotate it. Metadata with a validUntil in the past is refused.
+//
+// # Encrypted assertions
+//
+// An IdP that encrypts assertions needs an RSA key on the SP: Config.Key
+// and Certificate, which Metadata publishes for signing and for encryption.
+// Accepted: EncryptedData with AES-128/192/256-GCM or -CBC, the content key
+// in an EncryptedKey with RSA-OAEP (rsa-oaep-mgf1p, or XML Encryption 1.1
+// rsa-oaep with its DigestMethod and MGF), inside the EncryptedData's
+// KeyInfo or next to it in the EncryptedAssertion. Refused: RSA PKCS#1 v1.5
+// key transport, Triple-DES, and RetrievalMethod or anything else that
+// fetches or transforms; there is no opt-in.
+//
+// Encryption is not authentication: anyone can encrypt for the SP's public
+// certificate. The Response signature, when present, is verified over the
+// ciphertext first and the EncryptedAssertion is decrypted from the verified
+// Response; the decrypted Assertion then goes through the same checks as a
+// plain one, and must be signed itself when the Response is not. Every
+// decryption failure returns one error (ErrDecryption), and while the
+// Response is unsigned so does every failure up to the Assertion's
+// signature check, so altered ciphertext teaches a client nothing; the
+// reason is logged at debug level only.
+//
+// To roll the SP key over, publish the new key pair as Config.NextKey, then
+// make it Config.Key and keep the old private key in Config.PreviousKeys
+// until no IdP encrypts for it any more: every key is tried.
 package saml2sp
 
 import (
 	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
@@ -59,11 +85,26 @@ type Config struct {
 	// IdP is the identity provider this SP trusts. Required.
 	IdP *IdentityProvider
 
-	// Key signs requests and metadata (optional: an SP needs no key unless
-	// the IdP wants signed requests). It must match Certificate.
+	// Key signs requests and, when it is an RSA key that also implements
+	// crypto.Decrypter (an *rsa.PrivateKey does), decrypts EncryptedAssertions.
+	// It is optional: an SP needs no key unless the IdP wants signed
+	// requests or encrypts assertions. It must match Certificate.
 	Key crypto.Signer
-	// Certificate is published in SP metadata (optional, with Key).
+	// Certificate is published in SP metadata (optional, with Key): as a
+	// signing key, and as an encryption key when Key can decrypt.
 	Certificate *x509.Certificate
+	// NextKey is the key pair that will replace Key and Certificate. Its
+	// certificate is published in the metadata next to the current one
+	// (for signing and encryption), so that IdPs which refresh the metadata
+	// know it before the switch, and it already decrypts. To roll over:
+	// set NextKey, wait until every IdP has the new metadata, move it to
+	// Key/Certificate and the old key to PreviousKeys. Requires Key.
+	NextKey *KeyPair
+	// PreviousKeys are keys that Key replaced. They only decrypt
+	// EncryptedAssertions, for IdPs that still encrypt for an old
+	// certificate; they are not published and never sign. Only RSA keys
+	// decrypt.
+	PreviousKeys []crypto.Decrypter
 
 	// NameIDFormat requested from the IdP and published in metadata. Empty
 	// means unspecified.
@@ -111,9 +152,18 @@ type Config struct {
 	InsecureAllowSHA1 bool
 }
 
+// KeyPair is a private key and the certificate that holds its public key.
+type KeyPair struct {
+	Key         crypto.Signer
+	Certificate *x509.Certificate
+}
+
 // SP is a configured service provider. It is safe for concurrent use.
 type SP struct {
 	cfg Config
+	// decrypters are the SP keys that decrypt assertions, in the order
+	// tried: Key, NextKey, PreviousKeys.
+	decrypters []crypto.Decrypter
 }
 
 // New checks cfg, fills in defaults and returns the SP.
@@ -150,6 +200,10 @@ func New(cfg Config) (*SP, error) {
 	}
 	if cfg.Key != nil && !publicKeysEqual(cfg.Key.Public(), cfg.Certificate.PublicKey) {
 		return nil, fmt.Errorf("%w: Key does not match Certificate", ErrConfig)
+	}
+	decrypters, err := checkSPKeys(&cfg)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case cfg.ClockSkew < 0 || cfg.ClockSkew > MaxClockSkew:
@@ -188,7 +242,51 @@ func New(cfg Config) (*SP, error) {
 	if cfg.ReplayCache == nil {
 		cfg.ReplayCache = NewMemoryReplayCache(DefaultReplayCacheSize, cfg.Clock)
 	}
-	return &SP{cfg: cfg}, nil
+	return &SP{cfg: cfg, decrypters: decrypters}, nil
+}
+
+// checkSPKeys checks NextKey and PreviousKeys and returns the keys that
+// decrypt assertions, in the order they are tried.
+func checkSPKeys(cfg *Config) ([]crypto.Decrypter, error) {
+	var out []crypto.Decrypter
+	if d := asDecrypter(cfg.Key); d != nil {
+		out = append(out, d)
+	}
+	if nk := cfg.NextKey; nk != nil {
+		switch {
+		case cfg.Key == nil:
+			return nil, fmt.Errorf("%w: NextKey is set but Key is not; a first key goes in Key", ErrConfig)
+		case nk.Key == nil || nk.Certificate == nil:
+			return nil, fmt.Errorf("%w: NextKey needs both Key and Certificate", ErrConfig)
+		case !publicKeysEqual(nk.Key.Public(), nk.Certificate.PublicKey):
+			return nil, fmt.Errorf("%w: NextKey.Key does not match NextKey.Certificate", ErrConfig)
+		}
+		if d := asDecrypter(nk.Key); d != nil {
+			out = append(out, d)
+		}
+	}
+	for i, k := range cfg.PreviousKeys {
+		if k == nil {
+			return nil, fmt.Errorf("%w: PreviousKeys[%d] is nil", ErrConfig, i)
+		}
+		if _, ok := k.Public().(*rsa.PublicKey); !ok {
+			return nil, fmt.Errorf("%w: PreviousKeys[%d] is a %T; only RSA keys decrypt assertions", ErrConfig, i, k.Public())
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// asDecrypter returns k as a key that can decrypt RSA-OAEP, or nil.
+func asDecrypter(k crypto.Signer) crypto.Decrypter {
+	d, ok := k.(crypto.Decrypter)
+	if !ok {
+		return nil
+	}
+	if _, ok := d.Public().(*rsa.PublicKey); !ok {
+		return nil
+	}
+	return d
 }
 
 // Config returns the SP's configuration with defaults filled in.

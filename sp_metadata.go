@@ -1,10 +1,14 @@
 package saml2sp
 
 import (
+	"crypto"
+	"crypto/x509"
 	"encoding/base64"
 	"strconv"
 
 	"github.com/beevik/etree"
+
+	"github.com/saml2sp/saml2sp/internal/xmlenc"
 )
 
 // mdNameIDFormatUnspecified is published when Config.NameIDFormat is empty.
@@ -13,7 +17,9 @@ const mdNameIDFormatUnspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:uns
 // Metadata returns this SP's SAML 2.0 metadata, to give to the IdP
 // administrator or to serve at Config.EntityID: an md:EntityDescriptor
 // (entityID = Config.EntityID) holding one md:SPSSODescriptor with, in
-// schema order, a signing KeyDescriptor when Config.Certificate is set,
+// schema order, KeyDescriptors for Config.Certificate and then
+// Config.NextKey's certificate (each use="signing", plus use="encryption"
+// listing the supported EncryptionMethods when its key can decrypt),
 // SingleLogoutService endpoints for the HTTP-Redirect and HTTP-POST bindings
 // when Config.SLOURL is set, the NameIDFormat (Config.NameIDFormat, or
 // unspecified), and the AssertionConsumerService at Config.ACSURL with the
@@ -36,10 +42,10 @@ func (sp *SP) Metadata() []byte {
 	sso.CreateAttr("WantAssertionsSigned", "true")
 
 	if cfg.Certificate != nil {
-		kd := sso.CreateElement("md:KeyDescriptor")
-		kd.CreateAttr("use", "signing")
-		kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
-			SetText(base64.StdEncoding.EncodeToString(cfg.Certificate.Raw))
+		keyDescriptors(sso, cfg.Key, cfg.Certificate)
+	}
+	if nk := cfg.NextKey; nk != nil {
+		keyDescriptors(sso, nk.Key, nk.Certificate)
 	}
 	if cfg.SLOURL != "" {
 		for _, b := range []string{BindingHTTPRedirect, BindingHTTPPost} {
@@ -70,4 +76,25 @@ func (sp *SP) Metadata() []byte {
 		return nil
 	}
 	return out
+}
+
+// keyDescriptors publishes cert for signing and, when key can decrypt
+// assertions (RSA), for encryption with the algorithms this SP supports,
+// authenticated encryption first.
+func keyDescriptors(sso *etree.Element, key crypto.Signer, cert *x509.Certificate) {
+	uses := []string{"signing"}
+	if asDecrypter(key) != nil {
+		uses = append(uses, "encryption")
+	}
+	for _, use := range uses {
+		kd := sso.CreateElement("md:KeyDescriptor")
+		kd.CreateAttr("use", use)
+		kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
+			SetText(base64.StdEncoding.EncodeToString(cert.Raw))
+		if use == "encryption" {
+			for _, alg := range append(append([]string{}, xmlenc.DataAlgorithms...), xmlenc.KeyTransportAlgorithms...) {
+				kd.CreateElement("md:EncryptionMethod").CreateAttr("Algorithm", alg)
+			}
+		}
+	}
 }
