@@ -22,6 +22,7 @@ import (
 // finally the replay cache. Every error matches one of the Err* classes with
 // errors.Is.
 func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs []string) (*Assertion, error) {
+	sp = sp.current()
 	now := sp.cfg.Clock().UTC()
 	if err := sp.checkMetadataValid(now); err != nil {
 		return nil, err

@@ -63,6 +63,7 @@ type AuthnRequestOptions struct {
 //	remember(out.ID)
 //	out.Write(w, r)
 func (sp *SP) NewAuthnRequest(relayState string, opts *AuthnRequestOptions) (*Outbound, error) {
+	sp = sp.current()
 	if opts == nil {
 		opts = &sp.cfg.AuthnRequest
 	}

@@ -103,6 +103,7 @@ func (sp *SP) LogoutHandler(h Hooks) http.Handler {
 		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
 			return
 		}
+		sp := sp.current()
 		returnTo := returnToParam(w, r)
 		if h.CurrentSubject == nil || h.OnLogout == nil {
 			sp.fail(w, r, h, "logout", http.StatusInternalServerError, errors.New("saml2sp: Hooks.CurrentSubject and Hooks.OnLogout are needed for logout"))

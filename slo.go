@@ -134,6 +134,7 @@ type LogoutResponse struct {
 // End the app's sessions for which Matches is true, then answer with
 // NewLogoutResponse, also when none matched.
 func (sp *SP) ParseLogoutRequest(ctx context.Context, r *http.Request) (*LogoutRequest, error) {
+	sp = sp.current()
 	now := sp.cfg.Clock().UTC()
 	in, err := sp.receive(ctx, r, "SAMLRequest", "LogoutRequest", logoutRequestSequence, now)
 	if err != nil {
@@ -201,6 +202,7 @@ func (sp *SP) ParseLogoutRequest(ctx context.Context, r *http.Request) (*LogoutR
 // ResponseLocation or Location, with the request's RelayState. It is signed
 // when Config.Key is set.
 func (sp *SP) NewLogoutResponse(req *LogoutRequest, status string) (*Outbound, error) {
+	sp = sp.current()
 	if req == nil || req.ID == "" {
 		return nil, errors.New("saml2sp: NewLogoutResponse needs the LogoutRequest it answers")
 	}
@@ -240,6 +242,7 @@ func (sp *SP) NewLogoutResponse(req *LogoutRequest, status string) (*Outbound, e
 // set (most IdPs require that). Remember Outbound.ID: the IdP's
 // LogoutResponse must answer it (ParseLogoutResponse's requestIDs).
 func (sp *SP) NewLogoutRequest(subject LogoutSubject, relayState string) (*Outbound, error) {
+	sp = sp.current()
 	if subject.NameID == "" {
 		return nil, errors.New("saml2sp: LogoutSubject has no NameID")
 	}
@@ -286,6 +289,7 @@ func (sp *SP) NewLogoutRequest(subject LogoutSubject, relayState string) (*Outbo
 // a *StatusError (errors.Is(err, ErrStatus)): the IdP session may still be
 // alive, so tell the user to close the browser.
 func (sp *SP) ParseLogoutResponse(ctx context.Context, r *http.Request, requestIDs []string) (*LogoutResponse, error) {
+	sp = sp.current()
 	now := sp.cfg.Clock().UTC()
 	in, err := sp.receive(ctx, r, "SAMLResponse", "LogoutResponse", statusResponseSequence, now)
 	if err != nil {

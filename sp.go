@@ -53,6 +53,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync/atomic"
 	"time"
 )
 
@@ -160,7 +161,10 @@ type KeyPair struct {
 
 // SP is a configured service provider. It is safe for concurrent use.
 type SP struct {
+	// cfg.IdP is the IdP of this snapshot; see current.
 	cfg Config
+	// idp holds the IdP in force; SetIdentityProvider replaces it.
+	idp *atomic.Pointer[IdentityProvider]
 	// decrypters are the SP keys that decrypt assertions, in the order
 	// tried: Key, NextKey, PreviousKeys.
 	decrypters []crypto.Decrypter
@@ -181,19 +185,8 @@ func New(cfg Config) (*SP, error) {
 			return nil, err
 		}
 	}
-	if cfg.IdP == nil {
-		return nil, fmt.Errorf("%w: IdP is required", ErrConfig)
-	}
-	if cfg.IdP.EntityID == "" {
-		return nil, fmt.Errorf("%w: IdP.EntityID is required", ErrConfig)
-	}
-	if len(cfg.IdP.Certificates) == 0 {
-		return nil, fmt.Errorf("%w: IdP %q has no signing certificate", ErrConfig, cfg.IdP.EntityID)
-	}
-	for i, c := range cfg.IdP.Certificates {
-		if c == nil {
-			return nil, fmt.Errorf("%w: IdP certificate %d is nil", ErrConfig, i)
-		}
+	if err := checkIdentityProvider(cfg.IdP); err != nil {
+		return nil, err
 	}
 	if (cfg.Key == nil) != (cfg.Certificate == nil) {
 		return nil, fmt.Errorf("%w: Key and Certificate go together", ErrConfig)
@@ -242,7 +235,58 @@ func New(cfg Config) (*SP, error) {
 	if cfg.ReplayCache == nil {
 		cfg.ReplayCache = NewMemoryReplayCache(DefaultReplayCacheSize, cfg.Clock)
 	}
-	return &SP{cfg: cfg, decrypters: decrypters}, nil
+	idp := new(atomic.Pointer[IdentityProvider])
+	idp.Store(cfg.IdP)
+	return &SP{cfg: cfg, idp: idp, decrypters: decrypters}, nil
+}
+
+func checkIdentityProvider(idp *IdentityProvider) error {
+	if idp == nil {
+		return fmt.Errorf("%w: IdP is required", ErrConfig)
+	}
+	if idp.EntityID == "" {
+		return fmt.Errorf("%w: IdP.EntityID is required", ErrConfig)
+	}
+	if len(idp.Certificates) == 0 {
+		return fmt.Errorf("%w: IdP %q has no signing certificate", ErrConfig, idp.EntityID)
+	}
+	for i, c := range idp.Certificates {
+		if c == nil {
+			return fmt.Errorf("%w: IdP certificate %d is nil", ErrConfig, i)
+		}
+	}
+	return nil
+}
+
+// IdentityProvider returns the IdP the SP trusts now.
+func (sp *SP) IdentityProvider() *IdentityProvider { return sp.idp.Load() }
+
+// SetIdentityProvider replaces the trusted IdP, for example with freshly
+// fetched metadata (see MetadataRefresher): new signing certificates and
+// endpoints take effect for the next message. The entity ID may not change;
+// trusting another IdP takes a new SP. Messages already being checked
+// finish with the IdP they started with.
+func (sp *SP) SetIdentityProvider(idp *IdentityProvider) error {
+	if err := checkIdentityProvider(idp); err != nil {
+		return err
+	}
+	if old := sp.idp.Load(); idp.EntityID != old.EntityID {
+		return fmt.Errorf("%w: new metadata is for IdP %q, not %q", ErrMetadata, idp.EntityID, old.EntityID)
+	}
+	sp.idp.Store(idp)
+	return nil
+}
+
+// current returns the SP with the IdP in force now, so that one message is
+// checked against one consistent set of certificates and endpoints.
+func (sp *SP) current() *SP {
+	idp := sp.idp.Load()
+	if idp == sp.cfg.IdP {
+		return sp
+	}
+	c := *sp
+	c.cfg.IdP = idp
+	return &c
 }
 
 // checkSPKeys checks NextKey and PreviousKeys and returns the keys that
@@ -290,7 +334,7 @@ func asDecrypter(k crypto.Signer) crypto.Decrypter {
 }
 
 // Config returns the SP's configuration with defaults filled in.
-func (sp *SP) Config() Config { return sp.cfg }
+func (sp *SP) Config() Config { return sp.current().cfg }
 
 func checkAbsoluteURL(field, raw string, required bool) error {
 	if raw == "" {

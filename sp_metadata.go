@@ -26,6 +26,7 @@ const mdNameIDFormatUnspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:uns
 // HTTP-POST binding. AuthnRequestsSigned is true when Config.Key is set;
 // WantAssertionsSigned is always true. The document is not signed.
 func (sp *SP) Metadata() []byte {
+	sp = sp.current()
 	cfg := sp.cfg
 	doc := etree.NewDocument()
 	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
