@@ -104,6 +104,10 @@ func run(ctx context.Context, o *options, logger *slog.Logger) error {
 		return err
 	}
 	defer app.Store.Close()
+	if o.idpMetadataURL != "" {
+		// Follow the IdP's key rotations.
+		go (&saml2sp.MetadataRefresher{URL: o.idpMetadataURL, Logger: logger}).Run(ctx, app.SP)
+	}
 
 	servers := []*http.Server{{Addr: o.addr, Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	if devIdP != nil {
