@@ -89,7 +89,9 @@ func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs
 	}
 	pa.InResponseTo = irt
 
-	if err := sp.cfg.ReplayCache.CheckAndStore(ctx, pa.ID, sp.replayExpiry(pa, now)); err != nil {
+	// Keyed by issuer too: a cache shared by many tenants must not let one
+	// IdP's IDs collide with another's.
+	if err := sp.cfg.ReplayCache.CheckAndStore(ctx, "assertion:"+pa.Issuer+":"+pa.ID, sp.replayExpiry(pa, now)); err != nil {
 		return nil, wrapf(ErrReplay, err, "assertion %q", pa.ID)
 	}
 	sp.cfg.Logger.DebugContext(ctx, "saml2sp: assertion accepted", "idp", pa.Issuer, "assertion_id", pa.ID, "idp_initiated", irt == "")

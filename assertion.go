@@ -96,6 +96,9 @@ func readAssertion(el *etree.Element) (*parsedAssertion, error) {
 	}
 	pa := &parsedAssertion{}
 	pa.ID = attrValue(el, "ID")
+	if pa.ID == "" {
+		return nil, failf(ErrMalformed, "Assertion has no ID")
+	}
 	if pa.issueInstant, err = parseTime(el, "IssueInstant", true); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package saml2sp
 
 import (
+	"unicode/utf8"
+
 	"github.com/beevik/etree"
 )
 
@@ -170,7 +172,11 @@ func checkStatus(status *etree.Element) error {
 	if len(g[1]) == 1 {
 		se.Message, _ = simpleText(g[1][0])
 		if len(se.Message) > 200 {
-			se.Message = se.Message[:200]
+			cut := 200
+			for cut > 0 && !utf8.RuneStart(se.Message[cut]) {
+				cut--
+			}
+			se.Message = se.Message[:cut]
 		}
 	}
 	return se

@@ -120,7 +120,7 @@ func (sp *SP) LoginHandler(h Hooks) http.Handler {
 			sp.fail(w, r, h, "login", http.StatusInternalServerError, err)
 			return
 		}
-		sp.setState(w, sp.cfg.ACSURL, "login", handle, out.ID, returnTo)
+		sp.setState(w, r, sp.cfg.ACSURL, "login", handle, out.ID, returnTo)
 		out.Write(w, r)
 	})
 }
@@ -169,7 +169,7 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 			return
 		}
 		if st != nil {
-			if err := sp.cfg.ReplayCache.CheckAndStore(r.Context(), "request:"+st.RequestID, time.Unix(st.Expires, 0)); err != nil {
+			if err := sp.cfg.ReplayCache.CheckAndStore(r.Context(), "request:"+sp.cfg.EntityID+":"+st.RequestID, time.Unix(st.Expires, 0)); err != nil {
 				sp.fail(w, r, h, "login", http.StatusForbidden, wrapf(ErrReplay, err, "AuthnRequest %q already answered", st.RequestID))
 				return
 			}
@@ -178,7 +178,7 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 			sp.fail(w, r, h, "login", http.StatusInternalServerError, errors.New("saml2sp: Hooks.OnLogin is not set"))
 			return
 		}
-		h.OnLogin(w, r, &Login{Assertion: a, ReturnTo: returnTo, Tenant: tenantFrom(r.Context()), IdPInitiated: st == nil})
+		h.OnLogin(w, r, &Login{Assertion: a, ReturnTo: returnTo, Tenant: tenantFrom(r.Context()), IdPInitiated: a.InResponseTo == ""})
 	})
 }
 

@@ -3,6 +3,7 @@ package saml2sp
 import (
 	"errors"
 	"net/http"
+	"net/url"
 )
 
 // SLSHandler is the Single Logout Service. It takes, by HTTP-Redirect
@@ -104,6 +105,12 @@ func (sp *SP) LogoutHandler(h Hooks) http.Handler {
 			return
 		}
 		sp := sp.current()
+		if crossSite(r) {
+			// Logging a user out is a state change another site must not
+			// trigger with a link or an image (logout CSRF).
+			sp.fail(w, r, h, "logout", http.StatusForbidden, errors.New("saml2sp: logout was requested by another site; ignored"))
+			return
+		}
 		returnTo := returnToParam(w, r)
 		if h.CurrentSubject == nil || h.OnLogout == nil {
 			sp.fail(w, r, h, "logout", http.StatusInternalServerError, errors.New("saml2sp: Hooks.CurrentSubject and Hooks.OnLogout are needed for logout"))
@@ -132,7 +139,7 @@ func (sp *SP) LogoutHandler(h Hooks) http.Handler {
 			sp.fail(w, r, h, "logout", http.StatusInternalServerError, err)
 			return
 		}
-		sp.setState(w, sp.cfg.SLOURL, "logout", handle, out.ID, returnTo)
+		sp.setState(w, r, sp.cfg.SLOURL, "logout", handle, out.ID, returnTo)
 		out.Write(w, r)
 	})
 }
@@ -142,4 +149,20 @@ func nonEmpty(s string) []string {
 		return nil
 	}
 	return []string{s}
+}
+
+// crossSite reports a request that another site made the browser send:
+// Sec-Fetch-Site says so, or a POST's Origin is not this request's host.
+// Browsers that send neither header are let through.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return true
+	}
+	if o := r.Header.Get("Origin"); o != "" && r.Method == http.MethodPost {
+		u, err := url.Parse(o)
+		return err != nil || u.Host != r.Host
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -51,9 +52,17 @@ func (sp *SP) stateCookieName(endpoint, handle string) string {
 	return "saml2sp-" + handle
 }
 
+// maxPendingStates is how many logins (or logouts) a browser may have under
+// way at once, e.g. in several tabs. Older state cookies are expired, so a
+// hostile page that starts logins in a loop cannot pile up cookies until
+// requests to the ACS are too large or the app's own cookies are evicted.
+const maxPendingStates = 3
+
 // setState stores the sealed state for handle in a cookie that the browser
-// sends only to endpoint's path.
-func (sp *SP) setState(w http.ResponseWriter, endpoint, kind, handle, requestID, returnTo string) {
+// sends only to endpoint's path, expiring all but the newest of the
+// browser's other pending states for that endpoint.
+func (sp *SP) setState(w http.ResponseWriter, r *http.Request, endpoint, kind, handle, requestID, returnTo string) {
+	sp.expireOldStates(w, r, endpoint)
 	exp := sp.cfg.Clock().Add(stateLifetime)
 	token := state.Seal(sp.cfg.StateKey, state.State{
 		Kind: kind, Audience: sp.cfg.EntityID, Handle: handle,
@@ -74,6 +83,40 @@ func (sp *SP) setState(w http.ResponseWriter, endpoint, kind, handle, requestID,
 		c.SameSite = http.SameSiteNoneMode
 	}
 	http.SetCookie(w, c)
+}
+
+// expireOldStates keeps the newest maxPendingStates-1 state cookies of the
+// request (by their sealed expiry; unreadable ones count as oldest) and
+// expires the others, making room for one more.
+func (sp *SP) expireOldStates(w http.ResponseWriter, r *http.Request, endpoint string) {
+	prefix := sp.stateCookieName(endpoint, "")
+	type pending struct {
+		handle  string
+		expires int64
+	}
+	var states []pending
+	for _, c := range r.Cookies() {
+		handle, ok := strings.CutPrefix(c.Name, prefix)
+		if !ok {
+			continue
+		}
+		p := pending{handle: handle}
+		if isHandle(handle) {
+			for _, kind := range []string{"login", "logout"} {
+				if st, err := state.Open(sp.cfg.StateKey, c.Value, sp.cfg.Clock(), kind, sp.cfg.EntityID, handle); err == nil {
+					p.expires = st.Expires
+				}
+			}
+		}
+		states = append(states, p)
+	}
+	if len(states) < maxPendingStates {
+		return
+	}
+	sort.Slice(states, func(i, j int) bool { return states[i].expires > states[j].expires })
+	for _, p := range states[maxPendingStates-1:] {
+		sp.clearState(w, endpoint, p.handle)
+	}
 }
 
 // readState returns the verified state for handle, or nil.
