@@ -40,9 +40,7 @@ type webApp struct {
 
 func newWebApp(t *testing.T, base string, mods ...func(*saml2sp.Config)) *webApp {
 	t.Helper()
-	idp, err := saml2sptest.NewIdP(testIdPEntityID)
-	require.NoError(t, err)
-	idp.Clock = func() time.Time { return testNow }
+	idp := newTestIdP(t)
 	ep, err := saml2sp.EndpointsAt(base)
 	require.NoError(t, err)
 	app := &webApp{t: t, idp: idp, ep: ep, logs: &bytes.Buffer{}}

@@ -2,9 +2,12 @@ package saml2sp_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +28,23 @@ const (
 // testNow is the fixed time every test runs at.
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// testIdPKey is generated once per test binary: RSA key generation was
+// most of the suite's time. Tests that need an IdP the SP must not trust
+// make their own with saml2sptest.NewIdP.
+var testIdPKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+// newTestIdP returns the test IdP (shared key, fresh certificate) at testNow.
+func newTestIdP(t *testing.T) *saml2sptest.IdP {
+	t.Helper()
+	key, err := testIdPKey()
+	require.NoError(t, err)
+	cert, err := saml2sptest.NewCertificate(key, time.Now().Add(-time.Hour), time.Now().AddDate(10, 0, 0))
+	require.NoError(t, err)
+	idp := saml2sptest.NewIdPWithKey(testIdPEntityID, key, cert)
+	idp.Clock = func() time.Time { return testNow }
+	return idp
+}
+
 // testEnv is one IdP and one SP that trusts it, both at testNow.
 type testEnv struct {
 	t   *testing.T
@@ -35,9 +55,7 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, mods ...func(*saml2sp.Config)) *testEnv {
 	t.Helper()
-	idp, err := saml2sptest.NewIdP(testIdPEntityID)
-	require.NoError(t, err)
-	idp.Clock = func() time.Time { return testNow }
+	idp := newTestIdP(t)
 	cfg := saml2sp.Config{
 		EntityID: testSPEntityID,
 		ACSURL:   testACSURL,
