@@ -5,12 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/beevik/etree"
 
@@ -170,7 +167,7 @@ type mdEntity struct {
 	validity mdValidity
 }
 
-func (e mdEntity) entityID() string { return strings.TrimSpace(mdAttr(e.el, "entityID")) }
+func (e mdEntity) entityID() string { return strings.TrimSpace(attrValue(e.el, "entityID")) }
 
 func (e mdEntity) isIdP() bool { return len(mdChildren(e.el, "IDPSSODescriptor")) > 0 }
 
@@ -185,7 +182,7 @@ type mdValidity struct {
 // narrow applies el's validUntil and cacheDuration to v. A validUntil that
 // has already passed is an error naming the date.
 func (v mdValidity) narrow(el *etree.Element, now time.Time) (mdValidity, error) {
-	if raw, ok := mdAttrOK(el, "validUntil"); ok {
+	if raw, ok := attr(el, "validUntil"); ok {
 		t, err := mdParseDateTime(raw)
 		if err != nil {
 			return v, fmt.Errorf("%s validUntil %s: %w", el.Tag, mdQuote(raw), err)
@@ -198,7 +195,7 @@ func (v mdValidity) narrow(el *etree.Element, now time.Time) (mdValidity, error)
 			v.until = t
 		}
 	}
-	if raw, ok := mdAttrOK(el, "cacheDuration"); ok {
+	if raw, ok := attr(el, "cacheDuration"); ok {
 		d, err := mdParseDuration(raw)
 		if err != nil {
 			return v, fmt.Errorf("%s cacheDuration %s: %w", el.Tag, mdQuote(raw), err)
@@ -238,7 +235,7 @@ func mdCollect(el *etree.Element, v mdValidity, now time.Time, out []mdEntity) (
 	}
 	v, err := v.narrow(el, now)
 	if err != nil {
-		if name := mdAttr(el, "Name"); name != "" {
+		if name := attrValue(el, "Name"); name != "" {
 			err = fmt.Errorf("EntitiesDescriptor %s: %w", mdQuote(name), err)
 		}
 		return nil, err
@@ -388,7 +385,7 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 	var role *etree.Element
 	roles := mdChildren(e.el, "IDPSSODescriptor")
 	for _, r := range roles {
-		if !slices.Contains(strings.Fields(mdAttr(r, "protocolSupportEnumeration")), mdSAML2Protocol) {
+		if !slices.Contains(strings.Fields(attrValue(r, "protocolSupportEnumeration")), mdSAML2Protocol) {
 			continue
 		}
 		if role != nil {
@@ -398,7 +395,7 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 	}
 	if role == nil {
 		return nil, fmt.Errorf("its IDPSSODescriptor does not support SAML 2.0: protocolSupportEnumeration is %s, which lacks %s",
-			mdQuote(mdAttr(roles[0], "protocolSupportEnumeration")), mdSAML2Protocol)
+			mdQuote(attrValue(roles[0], "protocolSupportEnumeration")), mdSAML2Protocol)
 	}
 	if v, err = v.narrow(role, now); err != nil {
 		return nil, err
@@ -414,7 +411,7 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 		}
 		switch c.Tag {
 		case "KeyDescriptor":
-			switch use := mdAttr(c, "use"); use {
+			switch use := attrValue(c, "use"); use {
 			case "", "signing":
 				if idp.Certificates, err = mdKeyDescriptorCerts(c, idp.Certificates); err != nil {
 					return nil, err
@@ -441,7 +438,7 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 		default:
 			// ArtifactResolutionService, ManageNameIDService...: unused, but
 			// a bad URL there still says the document cannot be trusted.
-			if _, ok := mdAttrOK(c, "Location"); ok {
+			if _, ok := attr(c, "Location"); ok {
 				if _, err := mdEndpoint(c); err != nil {
 					return nil, err
 				}
@@ -506,9 +503,9 @@ func mdKeyDescriptorCerts(kd *etree.Element, certs []*x509.Certificate) ([]*x509
 // mdEndpoint reads an md:EndpointType element and checks its URLs.
 func mdEndpoint(el *etree.Element) (Endpoint, error) {
 	ep := Endpoint{
-		Binding:          mdIntern(strings.TrimSpace(mdAttr(el, "Binding"))),
-		Location:         strings.TrimSpace(mdAttr(el, "Location")),
-		ResponseLocation: strings.TrimSpace(mdAttr(el, "ResponseLocation")),
+		Binding:          mdIntern(strings.TrimSpace(attrValue(el, "Binding"))),
+		Location:         strings.TrimSpace(attrValue(el, "Location")),
+		ResponseLocation: strings.TrimSpace(attrValue(el, "ResponseLocation")),
 	}
 	if ep.Binding == "" {
 		return ep, fmt.Errorf("%s has no Binding", el.Tag)
@@ -522,216 +519,4 @@ func mdEndpoint(el *etree.Element) (Endpoint, error) {
 		}
 	}
 	return ep, nil
-}
-
-// mdBool reads an optional xs:boolean attribute.
-func mdBool(el *etree.Element, name string) (bool, error) {
-	switch v := strings.TrimSpace(mdAttr(el, name)); v {
-	case "", "false", "0":
-		return false, nil
-	case "true", "1":
-		return true, nil
-	default:
-		return false, fmt.Errorf("%s=%s is not a boolean", name, mdQuote(v))
-	}
-}
-
-// mdIs reports whether el is the metadata element named local, by namespace
-// URI, whatever its prefix.
-func mdIs(el *etree.Element, local string) bool {
-	return el.Tag == local && el.NamespaceURI() == mdNamespace
-}
-
-func mdChildren(el *etree.Element, local string) []*etree.Element {
-	return mdChildrenNS(el, mdNamespace, local)
-}
-
-func mdChildrenNS(el *etree.Element, ns, local string) []*etree.Element {
-	var out []*etree.Element
-	for _, c := range el.ChildElements() {
-		if c.Tag == local && c.NamespaceURI() == ns {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// mdAttr returns the value of the unqualified attribute name ("" if absent).
-// Unlike etree's SelectAttr it never matches a prefixed attribute.
-func mdAttr(el *etree.Element, name string) string {
-	v, _ := mdAttrOK(el, name)
-	return v
-}
-
-func mdAttrOK(el *etree.Element, name string) (string, bool) {
-	for _, a := range el.Attr {
-		if a.Space == "" && a.Key == name {
-			return a.Value, true
-		}
-	}
-	return "", false
-}
-
-// mdText returns all the character data directly inside el (comments are
-// skipped, CDATA sections included).
-func mdText(el *etree.Element) string {
-	var b strings.Builder
-	for _, t := range el.Child {
-		if cd, ok := t.(*etree.CharData); ok {
-			b.WriteString(cd.Data)
-		}
-	}
-	return b.String()
-}
-
-// mdQuote quotes a value from the document for an error message, shortened
-// so that a hostile document cannot flood logs.
-func mdQuote(s string) string {
-	const max = 120
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return strconv.Quote(s[:cut]) + "..."
-	}
-	return strconv.Quote(s)
-}
-
-// mdIntern returns the package's copy of common binding and NameID format
-// strings, so that a thousand parsed IdPs share them.
-func mdIntern(s string) string {
-	switch s {
-	case BindingHTTPPost:
-		return BindingHTTPPost
-	case BindingHTTPRedirect:
-		return BindingHTTPRedirect
-	case "urn:oasis:names:tc:SAML:2.0:bindings:SOAP":
-		return "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
-	case "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact":
-		return "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact"
-	case "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified":
-		return "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
-	case "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress":
-		return "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
-	case "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent":
-		return "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
-	case "urn:oasis:names:tc:SAML:2.0:nameid-format:transient":
-		return "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
-	}
-	return s
-}
-
-// mdParseDateTime parses an xs:dateTime. SAML wants UTC; a value without a
-// time zone is read as UTC, one with an offset is honored.
-func mdParseDateTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	zoned := strings.HasSuffix(s, "Z") ||
-		len(s) > 6 && (s[len(s)-6] == '+' || s[len(s)-6] == '-') && s[len(s)-3] == ':'
-	var t time.Time
-	var err error
-	if zoned {
-		t, err = time.Parse(time.RFC3339Nano, s)
-	} else {
-		t, err = time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC)
-	}
-	if err != nil {
-		return time.Time{}, errors.New("is not an xs:dateTime such as 2030-01-02T15:04:05Z")
-	}
-	return t, nil
-}
-
-// mdParseDuration parses an xs:duration such as PT1H, P1D, PT30M, P1DT2H or
-// P0Y0M0DT6H0M0.000S: "P", then date components in the order Y, M, D, then
-// optionally "T" and time components in the order H, M, S. At least one
-// component is required, only seconds may have a fraction, and negative
-// durations are refused. A year counts as 365 days and a month as 30, which
-// is close enough for a cache lifetime.
-func mdParseDuration(s string) (time.Duration, error) {
-	bad := func(why string) (time.Duration, error) {
-		return 0, fmt.Errorf("is not an xs:duration such as PT1H or P1D: %s", why)
-	}
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "-") {
-		return bad("negative")
-	}
-	rest, ok := strings.CutPrefix(s, "P")
-	if !ok {
-		return bad("no leading P")
-	}
-	var total time.Duration
-	units, inTime, components := "YMD", false, 0
-	for rest != "" {
-		if rest[0] == 'T' {
-			if inTime || len(rest) == 1 {
-				return bad("misplaced T")
-			}
-			units, inTime, rest = "HMS", true, rest[1:]
-			continue
-		}
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 0 {
-			return bad(fmt.Sprintf("expected a number at %s", mdQuote(rest)))
-		}
-		if i > 18 {
-			return bad("number too large")
-		}
-		num, _ := strconv.ParseInt(rest[:i], 10, 64)
-		rest = rest[i:]
-		frac := ""
-		if rest != "" && rest[0] == '.' {
-			j := 1
-			for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-				j++
-			}
-			frac, rest = rest[1:j], rest[j:]
-			if frac == "" || !inTime || rest == "" || rest[0] != 'S' {
-				return bad("only seconds may have a fraction")
-			}
-		}
-		if rest == "" {
-			return bad("number without a unit")
-		}
-		k := strings.IndexByte(units, rest[0])
-		if k < 0 {
-			return bad(fmt.Sprintf("unexpected %q", rest[0]))
-		}
-		var unit time.Duration
-		switch designator := rest[0]; {
-		case designator == 'Y':
-			unit = 365 * 24 * time.Hour
-		case designator == 'M' && !inTime:
-			unit = 30 * 24 * time.Hour
-		case designator == 'D':
-			unit = 24 * time.Hour
-		case designator == 'H':
-			unit = time.Hour
-		case designator == 'M':
-			unit = time.Minute
-		default:
-			unit = time.Second
-		}
-		units, rest = units[k+1:], rest[1:]
-		if num > int64(math.MaxInt64/unit) {
-			return bad("too long")
-		}
-		add := time.Duration(num) * unit
-		if frac != "" {
-			frac = (frac + "000000000")[:9]
-			ns, _ := strconv.ParseInt(frac, 10, 64)
-			add += time.Duration(ns)
-		}
-		if total > math.MaxInt64-add {
-			return bad("too long")
-		}
-		total += add
-		components++
-	}
-	if components == 0 {
-		return bad("no component")
-	}
-	return total, nil
 }

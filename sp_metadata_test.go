@@ -149,14 +149,14 @@ func TestSPMetadata(t *testing.T) {
 			require.NoError(t, err, string(out))
 			root := doc.Root()
 			require.True(t, mdIs(root, "EntityDescriptor"), string(out))
-			assert.Equal(t, tt.wantEntity, mdAttr(root, "entityID"))
+			assert.Equal(t, tt.wantEntity, attrValue(root, "entityID"))
 			roles := mdChildren(root, "SPSSODescriptor")
 			require.Len(t, roles, 1)
 			require.Len(t, root.ChildElements(), 1)
 			role := roles[0]
-			assert.Equal(t, mdSAML2Protocol, mdAttr(role, "protocolSupportEnumeration"))
-			assert.Equal(t, tt.signed, mdAttr(role, "AuthnRequestsSigned"))
-			assert.Equal(t, "true", mdAttr(role, "WantAssertionsSigned"))
+			assert.Equal(t, mdSAML2Protocol, attrValue(role, "protocolSupportEnumeration"))
+			assert.Equal(t, tt.signed, attrValue(role, "AuthnRequestsSigned"))
+			assert.Equal(t, "true", attrValue(role, "WantAssertionsSigned"))
 
 			var children []string
 			for _, c := range role.ChildElements() {
@@ -171,15 +171,15 @@ func TestSPMetadata(t *testing.T) {
 
 			acs := mdChildren(role, "AssertionConsumerService")
 			require.Len(t, acs, 1)
-			assert.Equal(t, BindingHTTPPost, mdAttr(acs[0], "Binding"))
-			assert.Equal(t, tt.wantACS, mdAttr(acs[0], "Location"))
-			assert.Equal(t, "1", mdAttr(acs[0], "index"))
-			assert.Equal(t, "true", mdAttr(acs[0], "isDefault"))
+			assert.Equal(t, BindingHTTPPost, attrValue(acs[0], "Binding"))
+			assert.Equal(t, tt.wantACS, attrValue(acs[0], "Location"))
+			assert.Equal(t, "1", attrValue(acs[0], "index"))
+			assert.Equal(t, "true", attrValue(acs[0], "isDefault"))
 
 			kds := mdChildren(role, "KeyDescriptor")
 			if tt.wantCert {
 				require.Len(t, kds, 1)
-				assert.Equal(t, "signing", mdAttr(kds[0], "use"))
+				assert.Equal(t, "signing", attrValue(kds[0], "use"))
 				xcs := mdX509Certificates(kds[0])
 				require.Len(t, xcs, 1)
 				der, err := base64.StdEncoding.DecodeString(mdText(xcs[0]))
@@ -192,10 +192,10 @@ func TestSPMetadata(t *testing.T) {
 			slos := mdChildren(role, "SingleLogoutService")
 			if tt.wantSLO {
 				require.Len(t, slos, 2)
-				assert.Equal(t, BindingHTTPRedirect, mdAttr(slos[0], "Binding"))
-				assert.Equal(t, BindingHTTPPost, mdAttr(slos[1], "Binding"))
+				assert.Equal(t, BindingHTTPRedirect, attrValue(slos[0], "Binding"))
+				assert.Equal(t, BindingHTTPPost, attrValue(slos[1], "Binding"))
 				for _, s := range slos {
-					assert.Equal(t, "https://sp.example.com/saml/slo", mdAttr(s, "Location"))
+					assert.Equal(t, "https://sp.example.com/saml/slo", attrValue(s, "Location"))
 				}
 			} else {
 				assert.Empty(t, slos)
