@@ -280,8 +280,7 @@ func encSignatureTemplate(t *testing.T, id string) *etree.Element {
 // with a key. No input may panic, and nothing but a complete, verified
 // Assertion may come back without an error.
 func FuzzParseEncryptedResponse(f *testing.F) {
-	t := &testing.T{}
-	e := newTestEnv(t, encWithKey, func(c *saml2sp.Config) { c.AllowIdPInitiated = true })
+	e := newTestEnv(f, encWithKey, func(c *saml2sp.Config) { c.AllowIdPInitiated = true })
 	_, cert := encKey(0)
 	for _, sign := range []saml2sptest.Sign{saml2sptest.SignAssertion, saml2sptest.SignResponse, saml2sptest.SignNone} {
 		for _, data := range []string{"aes128-cbc", "aes256-gcm"} {

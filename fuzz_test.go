@@ -13,8 +13,7 @@ import (
 // input may panic, and nothing but a complete, verified Assertion may come
 // back without an error.
 func FuzzParseResponse(f *testing.F) {
-	t := &testing.T{}
-	e := newTestEnv(t, func(c *saml2sp.Config) { c.AllowIdPInitiated = true })
+	e := newTestEnv(f, func(c *saml2sp.Config) { c.AllowIdPInitiated = true })
 	for _, sign := range []saml2sptest.Sign{saml2sptest.SignAssertion, saml2sptest.SignResponse, saml2sptest.SignBoth, saml2sptest.SignNone} {
 		b, err := e.idp.ResponseXML(e.response(func(r *saml2sptest.Response) { r.Sign = sign }))
 		if err != nil {

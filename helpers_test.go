@@ -34,7 +34,7 @@ var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 var testIdPKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
 
 // newTestIdP returns the test IdP (shared key, fresh certificate) at testNow.
-func newTestIdP(t *testing.T) *saml2sptest.IdP {
+func newTestIdP(t testing.TB) *saml2sptest.IdP {
 	t.Helper()
 	key, err := testIdPKey()
 	require.NoError(t, err)
@@ -47,13 +47,13 @@ func newTestIdP(t *testing.T) *saml2sptest.IdP {
 
 // testEnv is one IdP and one SP that trusts it, both at testNow.
 type testEnv struct {
-	t   *testing.T
+	t   testing.TB
 	idp *saml2sptest.IdP
 	cfg saml2sp.Config
 	sp  *saml2sp.SP
 }
 
-func newTestEnv(t *testing.T, mods ...func(*saml2sp.Config)) *testEnv {
+func newTestEnv(t testing.TB, mods ...func(*saml2sp.Config)) *testEnv {
 	t.Helper()
 	idp := newTestIdP(t)
 	cfg := saml2sp.Config{

@@ -47,7 +47,7 @@ var sloBindings = []string{saml2sp.BindingHTTPRedirect, saml2sp.BindingHTTPPost}
 func short(binding string) string { return binding[strings.LastIndexByte(binding, ':')+1:] }
 
 // newSLOEnv is a test environment whose SP has an SLO URL.
-func newSLOEnv(t *testing.T, mods ...func(*saml2sp.Config)) *testEnv {
+func newSLOEnv(t testing.TB, mods ...func(*saml2sp.Config)) *testEnv {
 	t.Helper()
 	return newTestEnv(t, append([]func(*saml2sp.Config){func(c *saml2sp.Config) { c.SLOURL = sloURL }}, mods...)...)
 }
@@ -968,7 +968,7 @@ func TestParseLogoutResponse(t *testing.T) {
 // nothing but a complete request from the IdP may come back without an
 // error.
 func FuzzParseLogoutRequest(f *testing.F) {
-	e := newSLOEnv(&testing.T{})
+	e := newSLOEnv(f)
 	u, err := e.idp.LogoutRequestURL(logoutRequest())
 	if err != nil {
 		f.Fatal(err)
