@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/xml"
 	"html/template"
 	"io"
 	"log/slog"
@@ -78,6 +79,11 @@ type Session struct {
 // ACSPost is one POST that reached the ACS URL.
 type ACSPost struct {
 	Cookies []string // names of the cookies the browser sent with it
+	// EncryptedAssertions and Assertions count the saml:EncryptedAssertion
+	// and plain saml:Assertion elements in its SAMLResponse, as sent by the
+	// browser (before TamperNameID). An assertion inside an
+	// EncryptedAssertion is ciphertext, so it is not counted.
+	EncryptedAssertions, Assertions int
 }
 
 // LoginEvent is one call of Hooks.OnLogin.
@@ -381,14 +387,53 @@ func (a *App) intercept(next http.Handler) http.Handler {
 		for _, c := range r.Cookies() {
 			names = append(names, c.Name)
 		}
+		post := ACSPost{Cookies: names}
+		r = countAssertions(r, &post)
 		a.mu.Lock()
-		a.acsPosts = append(a.acsPosts, ACSPost{Cookies: names})
+		a.acsPosts = append(a.acsPosts, post)
 		a.mu.Unlock()
 		if a.TamperNameID.Load() {
 			r = a.tamper(r)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// nsAssertion is the SAML 2.0 assertion namespace.
+const nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
+
+// countAssertions decodes r's SAMLResponse and counts its EncryptedAssertion
+// and Assertion elements into p. It returns r with its body intact for the
+// next handler. Counts stay 0 when there is no decodable Response.
+func countAssertions(r *http.Request, p *ACSPost) *http.Request {
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return r
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return r
+	}
+	raw, err := base64.StdEncoding.DecodeString(form.Get("SAMLResponse"))
+	if err != nil {
+		return r
+	}
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return r
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Space == nsAssertion {
+			switch se.Name.Local {
+			case "EncryptedAssertion":
+				p.EncryptedAssertions++
+			case "Assertion":
+				p.Assertions++
+			}
+		}
+	}
 }
 
 // tamper returns r with the first letter of the SAMLResponse's NameID in

@@ -33,6 +33,8 @@ type envOptions struct {
 	// 127.0.0.1, which is one site (cookies ignore ports).
 	crossSite         bool
 	allowIdPInitiated bool
+	// encryptAssertions has the IdP encrypt its assertions for the app.
+	encryptAssertions bool
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -46,7 +48,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.crossSite {
 		host = "localhost"
 	}
-	idp := StartIdP(t, IdPOptions{Host: host, SPs: []RemoteSP{app.RemoteSP()}, TrustedDomains: []string{app.Host()}})
+	sp := app.RemoteSP()
+	sp.EncryptAssertions = o.encryptAssertions
+	idp := StartIdP(t, IdPOptions{Host: host, SPs: []RemoteSP{sp}, TrustedDomains: []string{app.Host()}})
 	app.Start(t, AppConfig{IdPMetadataURL: idp.MetadataURL(), AllowIdPInitiated: o.allowIdPInitiated})
 	return &env{t: t, idp: idp, app: app, b: newBrowser(t, chromium)}
 }
@@ -137,6 +141,34 @@ func TestSPInitiatedLogin(t *testing.T) {
 	posts := e.app.ACSPosts()
 	if len(posts) != 1 || len(stateCookies(posts[0])) == 0 {
 		t.Errorf("same-site ACS POSTs %+v: want one, carrying the login-state cookie", posts)
+	}
+}
+
+// (a') SP-initiated login with the IdP encrypting the assertion for the
+// SP's certificate (assertion.encryption): the SP decrypts it with its key
+// and the login is the same as (a). The ACS POST is checked to carry an
+// EncryptedAssertion and no plain Assertion, so the test cannot pass on a
+// cleartext Response.
+func TestEncryptedAssertionLogin(t *testing.T) {
+	e := newEnv(t, envOptions{encryptAssertions: true})
+	e.spInitiatedLogin("alice", "alicepass", alice)
+	if got := e.b.text("#private"); got != "x=1" {
+		t.Errorf("private page shows %q, want x=1", got)
+	}
+	if got, want := e.b.texts("#groups li"), []string{"users", "Dogs & cats"}; !slices.Equal(got, want) {
+		t.Errorf("groups %q, want %q", got, want)
+	}
+	if n := e.app.Sessions(); n != 1 {
+		t.Errorf("app has %d sessions, want 1", n)
+	}
+	e.wantLogin(LoginEvent{NameID: alice, ReturnTo: "/private/page?x=1"})
+	e.wantSignaturesValidated(1, "the AuthnRequest")
+	posts := e.app.ACSPosts()
+	if len(posts) != 1 {
+		t.Fatalf("ACS POSTs %+v: want one", posts)
+	}
+	if p := posts[0]; p.EncryptedAssertions != 1 || p.Assertions != 0 {
+		t.Errorf("the Response the app received had %d EncryptedAssertion and %d plain Assertion elements, want 1 and 0", p.EncryptedAssertions, p.Assertions)
 	}
 }
 

@@ -49,6 +49,9 @@ type RemoteSP struct {
 	// validate.authnrequest and validate.logout: the SP's AuthnRequests
 	// and logout messages must then be signed with the matching key.
 	Certificate *x509.Certificate
+	// EncryptAssertions sets assertion.encryption: the IdP encrypts each
+	// assertion for this SP, with the public key of Certificate (required).
+	EncryptAssertions bool
 }
 
 // IdPOptions configure StartIdP.
@@ -431,6 +434,9 @@ func spRemotePHP(sps []RemoteSP) string {
 			fmt.Fprintf(&b, "    'certData' => %s,\n", php(base64.StdEncoding.EncodeToString(sp.Certificate.Raw)))
 			b.WriteString("    'validate.authnrequest' => true,\n")
 			b.WriteString("    'validate.logout' => true,\n")
+		}
+		if sp.EncryptAssertions {
+			b.WriteString("    'assertion.encryption' => true,\n")
 		}
 		b.WriteString("];\n")
 	}
