@@ -145,7 +145,7 @@ func readAssertion(el *etree.Element) (*parsedAssertion, error) {
 
 func (pa *parsedAssertion) readSubject(subj *etree.Element) error {
 	g, err := sequence(subj,
-		step{nsAssertion, []string{"NameID", "BaseID", "EncryptedID"}, 0, 1},
+		step{NS: nsAssertion, Names: []string{"NameID", "BaseID", "EncryptedID"}, Min: 0, Max: 1},
 		many(nsAssertion, "SubjectConfirmation"))
 	if err != nil {
 		return err
@@ -169,7 +169,7 @@ func (pa *parsedAssertion) readSubject(subj *etree.Element) error {
 	for _, sc := range g[1] {
 		c := confirmation{method: attrValue(sc, "Method")}
 		sg, err := sequence(sc,
-			step{nsAssertion, []string{"BaseID", "NameID", "EncryptedID"}, 0, 1},
+			step{NS: nsAssertion, Names: []string{"BaseID", "NameID", "EncryptedID"}, Min: 0, Max: 1},
 			optional(nsAssertion, "SubjectConfirmationData"))
 		if err != nil {
 			return err
@@ -206,7 +206,7 @@ func (pa *parsedAssertion) readConditions(cond *etree.Element) error {
 	for _, c := range kids {
 		switch {
 		case is(c, nsAssertion, "AudienceRestriction"):
-			g, err := sequence(c, step{nsAssertion, []string{"Audience"}, 1, -1})
+			g, err := sequence(c, step{NS: nsAssertion, Names: []string{"Audience"}, Min: 1, Max: -1})
 			if err != nil {
 				return err
 			}

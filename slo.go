@@ -329,7 +329,7 @@ var logoutRequestSequence = []step{
 	optional(nsAssertion, "Issuer"),
 	optional(nsDSig, "Signature"),
 	optional(nsProtocol, "Extensions"),
-	{ns: nsAssertion, names: []string{"NameID", "BaseID", "EncryptedID"}, min: 1, max: 1},
+	{NS: nsAssertion, Names: []string{"NameID", "BaseID", "EncryptedID"}, Min: 1, Max: 1},
 	many(nsProtocol, "SessionIndex"),
 }
 

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+
+	"github.com/saml2sp/saml2sp/internal/xmlsafe"
 )
 
 // SAML namespaces and fixed values.
@@ -23,11 +25,8 @@ const (
 	nameIDFormatPersist = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 )
 
-// is reports whether el is {ns}local, matching the namespace URI, never the
-// prefix (CVE-2025-25292 was a prefix match).
-func is(el *etree.Element, ns, local string) bool {
-	return el != nil && el.Tag == local && el.NamespaceURI() == ns
-}
+// is reports whether el is {ns}local, by namespace URI (xmlsafe.Is).
+func is(el *etree.Element, ns, local string) bool { return xmlsafe.Is(el, ns, local) }
 
 // attr returns the value of the unprefixed attribute key, and whether it is
 // present. Unlike etree's SelectAttr it never matches a prefixed attribute.
@@ -79,79 +78,32 @@ func parseTime(el *etree.Element, name string, required bool) (time.Time, error)
 	return t.UTC(), nil
 }
 
-// children returns el's child elements, refusing non-white-space text
-// between them.
+// children returns el's child elements, refusing text between them.
 func children(el *etree.Element) ([]*etree.Element, error) {
-	out := make([]*etree.Element, 0, len(el.Child))
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			out = append(out, t)
-		case *etree.CharData:
-			if strings.TrimSpace(t.Data) != "" {
-				return nil, failf(ErrMalformed, "unexpected text inside %s", el.Tag)
-			}
-		}
-	}
-	return out, nil
-}
-
-// sequence checks that el's children follow a schema sequence: each child
-// matches one of the steps, steps appear in order, and each step occurs
-// between min and max times (max < 0: unbounded). It returns the children
-// grouped by step index. Anything else is malformed, including a second copy
-// of a single-occurrence element (duplicate Subject, Issuer...).
-func sequence(el *etree.Element, steps ...step) ([][]*etree.Element, error) {
-	kids, err := children(el)
+	kids, err := xmlsafe.Children(el)
 	if err != nil {
-		return nil, err
+		return nil, failf(ErrMalformed, "%v", err)
 	}
-	groups := make([][]*etree.Element, len(steps))
-	pos := 0
-	for _, k := range kids {
-		for pos < len(steps) && !steps[pos].matches(k) {
-			pos++
-		}
-		if pos == len(steps) {
-			return nil, failf(ErrMalformed, "unexpected or out-of-order element %s inside %s", k.Tag, el.Tag)
-		}
-		groups[pos] = append(groups[pos], k)
-		if s := steps[pos]; s.max >= 0 && len(groups[pos]) > s.max {
-			return nil, failf(ErrMalformed, "%s has more than %d %s", el.Tag, s.max, k.Tag)
-		}
-	}
-	for i, s := range steps {
-		if len(groups[i]) < s.min {
-			return nil, failf(ErrMalformed, "%s has no %s", el.Tag, s.names[0])
-		}
-	}
-	return groups, nil
+	return kids, nil
 }
 
-// step is one position in a schema sequence; several names form a choice.
-type step struct {
-	ns       string
-	names    []string
-	min, max int
+// sequence checks el's children against a schema sequence (see
+// xmlsafe.Sequence); a mismatch is malformed.
+func sequence(el *etree.Element, steps ...step) ([][]*etree.Element, error) {
+	g, err := xmlsafe.Sequence(el, steps...)
+	if err != nil {
+		return nil, failf(ErrMalformed, "%v", err)
+	}
+	return g, nil
 }
 
-func one(ns, name string) step      { return step{ns, []string{name}, 1, 1} }
-func optional(ns, name string) step { return step{ns, []string{name}, 0, 1} }
-func many(ns string, names ...string) step {
-	return step{ns, names, 0, -1}
-}
+type step = xmlsafe.Step
 
-func (s step) matches(el *etree.Element) bool {
-	if el.NamespaceURI() != s.ns {
-		return false
-	}
-	for _, n := range s.names {
-		if el.Tag == n {
-			return true
-		}
-	}
-	return false
-}
+var (
+	one      = xmlsafe.One
+	optional = xmlsafe.Optional
+	many     = xmlsafe.Many
+)
 
 // firstChild returns the first child element {ns}local of el, or nil.
 func firstChild(el *etree.Element, ns, local string) *etree.Element {

@@ -20,6 +20,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/saml2sp/saml2sp/internal/xmlsafe"
 )
 
 // Namespaces and algorithm identifiers.
@@ -75,9 +77,7 @@ type Signature struct {
 }
 
 // Is reports whether el is the element {ns}local, matching on namespace URI.
-func Is(el *etree.Element, ns, local string) bool {
-	return el.Tag == local && el.NamespaceURI() == ns
-}
+func Is(el *etree.Element, ns, local string) bool { return xmlsafe.Is(el, ns, local) }
 
 // Find returns the ds:Signature that is a direct child of el, nil if there
 // is none, and an error if there are several.

@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/saml2sp/saml2sp/internal/xmlsafe"
 )
 
 // Namespaces.
@@ -219,10 +220,10 @@ func readEncryptedData(ed *etree.Element, maxSize int) (*encryptedData, error) {
 		}
 	}
 	g, err := sequence(ed,
-		seqStep{NS, "EncryptionMethod", 1},
-		seqStep{NSDSig, "KeyInfo", 0},
-		seqStep{NS, "CipherData", 1},
-		seqStep{NS, "EncryptionProperties", 0})
+		xmlsafe.One(NS, "EncryptionMethod"),
+		xmlsafe.Optional(NSDSig, "KeyInfo"),
+		xmlsafe.One(NS, "CipherData"),
+		xmlsafe.Optional(NS, "EncryptionProperties"))
 	if err != nil {
 		return nil, err
 	}
@@ -283,12 +284,12 @@ func readEncryptedKey(ek *etree.Element, maxSize int) (*encryptedKey, error) {
 	// ReferenceList and CarriedKeyName are hints that are not needed, since
 	// every SP key is tried.
 	g, err := sequence(ek,
-		seqStep{NS, "EncryptionMethod", 1},
-		seqStep{NSDSig, "KeyInfo", 0},
-		seqStep{NS, "CipherData", 1},
-		seqStep{NS, "EncryptionProperties", 0},
-		seqStep{NS, "ReferenceList", 0},
-		seqStep{NS, "CarriedKeyName", 0})
+		xmlsafe.One(NS, "EncryptionMethod"),
+		xmlsafe.Optional(NSDSig, "KeyInfo"),
+		xmlsafe.One(NS, "CipherData"),
+		xmlsafe.Optional(NS, "EncryptionProperties"),
+		xmlsafe.Optional(NS, "ReferenceList"),
+		xmlsafe.Optional(NS, "CarriedKeyName"))
 	if err != nil {
 		return nil, err
 	}
@@ -443,55 +444,28 @@ func algorithm(el *etree.Element) (string, error) {
 	return "", fail("%s has no Algorithm", el.Tag)
 }
 
-func is(el *etree.Element, ns, local string) bool {
-	return el != nil && el.Tag == local && el.NamespaceURI() == ns
-}
+// is and children are xmlsafe's schema readers, with this package's errors.
+func is(el *etree.Element, ns, local string) bool { return xmlsafe.Is(el, ns, local) }
 
-// children returns el's child elements, refusing text between them.
 func children(el *etree.Element) ([]*etree.Element, error) {
-	var out []*etree.Element
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			out = append(out, t)
-		case *etree.CharData:
-			if strings.TrimSpace(t.Data) != "" {
-				return nil, fail("unexpected text inside %s", el.Tag)
-			}
-		}
-	}
-	return out, nil
-}
-
-// seqStep is one element of a schema sequence that occurs at most once:
-// min 1 means required.
-type seqStep struct {
-	ns, name string
-	min      int
-}
-
-// sequence checks that el's children follow steps in order, each at most
-// once, and returns them by step (nil when absent).
-func sequence(el *etree.Element, steps ...seqStep) ([]*etree.Element, error) {
-	kids, err := children(el)
+	kids, err := xmlsafe.Children(el)
 	if err != nil {
-		return nil, err
+		return nil, fail("%v", err)
 	}
-	out := make([]*etree.Element, len(steps))
-	pos := 0
-	for _, k := range kids {
-		for pos < len(steps) && !is(k, steps[pos].ns, steps[pos].name) {
-			pos++
-		}
-		if pos == len(steps) {
-			return nil, fail("unexpected, repeated or out-of-order %s inside %s", k.FullTag(), el.Tag)
-		}
-		out[pos] = k
-		pos++
+	return kids, nil
+}
+
+// sequence checks el's children against single-occurrence schema steps and
+// returns the element of each step, nil where an optional one is absent.
+func sequence(el *etree.Element, steps ...xmlsafe.Step) ([]*etree.Element, error) {
+	g, err := xmlsafe.Sequence(el, steps...)
+	if err != nil {
+		return nil, fail("%v", err)
 	}
-	for i, s := range steps {
-		if s.min > 0 && out[i] == nil {
-			return nil, fail("%s has no %s", el.Tag, s.name)
+	out := make([]*etree.Element, len(g))
+	for i, els := range g {
+		if len(els) > 0 {
+			out[i] = els[0]
 		}
 	}
 	return out, nil
