@@ -16,6 +16,7 @@ func TestSafeReturnTo(t *testing.T) { // RS
 		{"fragment", "/a#b", "/a#b"},
 		{"absolute https URL", "https://evil.example/", ""},
 		{"scheme-relative", "//evil.example/", ""},
+		{"triple slash", "///evil.example/", ""},
 		{"backslash after slash", "/\\evil.example/", ""},
 		{"backslash later", "/a\\b", ""},
 		{"javascript scheme", "javascript:alert(1)", ""},

@@ -178,12 +178,21 @@ func New(cfg Config) (*SP, error) {
 	if err := checkAbsoluteURL("ACSURL", cfg.ACSURL, true); err != nil {
 		return nil, err
 	}
+	paths := map[string]string{urlPath(cfg.ACSURL): "ACSURL"}
 	for _, f := range []struct{ name, value string }{
 		{"SLOURL", cfg.SLOURL}, {"MetadataURL", cfg.MetadataURL}, {"LoginURL", cfg.LoginURL}, {"LogoutURL", cfg.LogoutURL},
 	} {
 		if err := checkAbsoluteURL(f.name, f.value, false); err != nil {
 			return nil, err
 		}
+		if f.value == "" {
+			continue
+		}
+		// Handler serves each endpoint on its own path.
+		if other, dup := paths[urlPath(f.value)]; dup {
+			return nil, fmt.Errorf("%w: %s and %s have the same path %q", ErrConfig, other, f.name, urlPath(f.value))
+		}
+		paths[urlPath(f.value)] = f.name
 	}
 	if err := checkIdentityProvider(cfg.IdP); err != nil {
 		return nil, err

@@ -1,0 +1,160 @@
+package saml2sp_test
+
+// Edge cases of the HTTP layer that mutation testing showed were not yet
+// pinned: each test here fails when the check it names is removed.
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/saml2sp/saml2sp"
+	"github.com/saml2sp/saml2sp/saml2sptest"
+)
+
+func TestACSDuplicateSAMLResponseWithoutRelayState(t *testing.T) {
+	app := newWebApp(t, "https://sp.example.com/saml/")
+	w := app.do(http.MethodPost, app.ep.ACSURL, url.Values{"SAMLResponse": {"eA==", "eA=="}})
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	require.Len(t, app.failures, 1)
+	assert.Contains(t, app.failures[0].Err.Error(), "appears 2 times")
+}
+
+func TestACSOversizedValueIs413(t *testing.T) {
+	// Over MaxResponseSize but inside the form allowance: ParseResponse's
+	// own bound answers, and it must map to 413.
+	app := newWebApp(t, "https://sp.example.com/saml/")
+	w := app.do(http.MethodPost, app.ep.ACSURL, url.Values{"SAMLResponse": {strings.Repeat("A", saml2sp.DefaultMaxResponseSize+1000)}})
+	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code)
+}
+
+func TestLogoutStateCookieIsNoLoginState(t *testing.T) {
+	// The state a logout start hands out, sent along to the ACS (a client
+	// may send any cookie anywhere): its kind binds it to logout, so it
+	// answers no login.
+	app := newWebApp(t, "http://127.0.0.1:8080/saml/")
+	app.subject = &saml2sp.LogoutSubject{NameID: "alice@example.com", SessionIndex: "_s1"}
+	w := app.do(http.MethodGet, app.ep.LogoutURL, nil)
+	require.Equal(t, http.StatusFound, w.Code)
+	_, msg, root := decodeRedirect(t, w.Header().Get("Location"))
+	cookie := w.Result().Cookies()[0]
+	form := app.responseForm(root.SelectAttrValue("ID", ""), msg.RelayState)
+	form.Set("saml2sp_repost", "1")
+	w = app.do(http.MethodPost, app.ep.ACSURL, form, cookie)
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	assert.Empty(t, app.logins)
+}
+
+func TestEndpointsMustDiffer(t *testing.T) {
+	idp := newTestIdP(t)
+	_, err := saml2sp.New(saml2sp.Config{
+		EntityID: testSPEntityID, ACSURL: "https://sp.example.com/saml/x", SLOURL: "https://sp.example.com/saml/x",
+		IdP: idp.IdentityProvider(),
+	})
+	require.ErrorIs(t, err, saml2sp.ErrConfig, "two endpoints on one path would make Handler ambiguous")
+}
+
+func TestSPInitiatedLogoutClearsItsState(t *testing.T) {
+	app := newWebApp(t, "https://sp.example.com/saml/")
+	app.subject = &saml2sp.LogoutSubject{NameID: "alice@example.com", SessionIndex: "_s1"}
+	w := app.do(http.MethodGet, app.ep.LogoutURL, nil)
+	_, msg, root := decodeRedirect(t, w.Header().Get("Location"))
+	cookie := w.Result().Cookies()[0]
+	u, err := app.idp.LogoutResponseURL(saml2sptest.LogoutResponse{Destination: app.ep.SLOURL, InResponseTo: root.SelectAttrValue("ID", ""), RelayState: msg.RelayState})
+	require.NoError(t, err)
+	w = app.do(http.MethodGet, u, nil, cookie)
+	require.Equal(t, http.StatusSeeOther, w.Code)
+	cleared := w.Result().Cookies()
+	require.Len(t, cleared, 1)
+	assert.Equal(t, cookie.Name, cleared[0].Name)
+	assert.Less(t, cleared[0].MaxAge, 0)
+}
+
+func TestIdPLogoutWithoutHookAnswersResponder(t *testing.T) {
+	app := newWebApp(t, "https://sp.example.com/saml/")
+	u, err := app.idp.LogoutRequestURL(saml2sptest.LogoutRequest{Destination: app.ep.SLOURL})
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	app.sp.SLSHandler(saml2sp.Hooks{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, u, nil))
+	require.Equal(t, http.StatusFound, w.Code)
+	_, _, root := decodeRedirect(t, w.Header().Get("Location"))
+	assert.Equal(t, "urn:oasis:names:tc:SAML:2.0:status:Responder", statusOf(root))
+}
+
+func TestLogoutResponseRepost(t *testing.T) {
+	app := newWebApp(t, "http://127.0.0.1:8080/saml/")
+	app.subject = &saml2sp.LogoutSubject{NameID: "alice@example.com", SessionIndex: "_s1"}
+	w := app.do(http.MethodGet, app.ep.LogoutURL, nil)
+	_, msg, root := decodeRedirect(t, w.Header().Get("Location"))
+	form, err := app.idp.LogoutResponseForm(saml2sptest.LogoutResponse{Destination: app.ep.SLOURL, InResponseTo: root.SelectAttrValue("ID", ""), RelayState: msg.RelayState})
+	require.NoError(t, err)
+
+	t.Run("POST without the cookie gets the same-site re-POST", func(t *testing.T) {
+		w := app.do(http.MethodPost, app.ep.SLOURL, form)
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Contains(t, w.Body.String(), `name="saml2sp_repost" value="1"`)
+	})
+	t.Run("the re-POST without the cookie fails instead of looping", func(t *testing.T) {
+		again := url.Values{"saml2sp_repost": {"1"}}
+		for k, v := range form {
+			again[k] = v
+		}
+		w := app.do(http.MethodPost, app.ep.SLOURL, again)
+		assert.Equal(t, http.StatusForbidden, w.Code)
+		assert.NotContains(t, w.Body.String(), "saml2sp_repost")
+	})
+	t.Run("a GET is never re-posted", func(t *testing.T) {
+		u, err := app.idp.LogoutResponseURL(saml2sptest.LogoutResponse{Destination: app.ep.SLOURL, InResponseTo: "_x", RelayState: msg.RelayState})
+		require.NoError(t, err)
+		w := app.do(http.MethodGet, u, nil)
+		assert.Equal(t, http.StatusForbidden, w.Code)
+		assert.NotContains(t, w.Body.String(), "saml2sp_repost")
+	})
+}
+
+func TestReturnToBodyIsBounded(t *testing.T) {
+	app := newWebApp(t, "https://sp.example.com/saml/")
+	body := "return_to=%2Fnext&pad=" + strings.Repeat("x", 20<<10)
+	r := httptest.NewRequest(http.MethodPost, app.ep.LogoutURL, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	app.handler.ServeHTTP(w, r)
+	assert.Equal(t, "/", w.Header().Get("Location"), "an oversized form is not read: the default return path")
+}
+
+func TestTenantResolverMistakes(t *testing.T) {
+	ts := newTenants(t, "acme")
+	var calls []string
+	h := &saml2sp.TenantHandler{
+		BaseURL: tenantBase,
+		Tenants: saml2sp.TenantResolverFunc(func(_ context.Context, tenant string) (*saml2sp.SP, error) {
+			calls = append(calls, tenant)
+			switch tenant {
+			case "globex": // wrong: another tenant's SP
+				return ts.sps["acme"], nil
+			case "nilsp":
+				return nil, nil
+			}
+			return nil, saml2sp.ErrUnknownTenant
+		}),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	get := func(path string) int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tenantBase+path, nil))
+		return w.Code
+	}
+	assert.Equal(t, http.StatusNotFound, get("metadata/globex/"), "an SP configured for other URLs is not served")
+	assert.Equal(t, http.StatusNotFound, get("metadata/nilsp/"), "a nil SP is unknown, not a panic")
+	calls = nil
+	assert.Equal(t, http.StatusNotFound, get("metadata/a%20b/"))
+	assert.Empty(t, calls, "an invalid tenant name never reaches the resolver")
+}
