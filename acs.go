@@ -16,10 +16,12 @@ import (
 // unsolicited and Config.AllowIdPInitiated is set.
 //
 // The path reads top to bottom: size check, base64, one parse with the
-// dangerous constructs refused, the envelope's shape, the IdP's status, the
-// signatures (and decryption of an EncryptedAssertion, see decrypt.go), then
-// every value read from the verified elements only, protocol checks, and
-// finally the replay cache. Every error matches one of the Err* classes with
+// dangerous constructs refused, the envelope's shape, the IdP's status,
+// cheap rejections of what could never pass (Issuer, Destination, time
+// windows, audience: see precheck.go), the signatures (and decryption of
+// an EncryptedAssertion, see decrypt.go), then every value read from the
+// verified elements only, protocol checks, and finally the replay cache.
+// At most Config.Limiter's cap of messages are parsed and verified at once. Every error matches one of the Err* classes with
 // errors.Is.
 func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs []string) (*Assertion, error) {
 	sp = sp.current()
@@ -32,6 +34,31 @@ func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs
 		return nil, err
 	}
 	sp.trace(ctx, "in", "Response", raw)
+	// Parsing and verifying is the expensive part; the Limiter bounds how
+	// many run at once. It is released before the replay cache, which may
+	// wait on a shared store.
+	release, err := sp.cfg.Limiter.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pa, err := sp.verifyResponse(ctx, raw, requestIDs, now)
+	release()
+	if err != nil {
+		return nil, err
+	}
+
+	// Keyed by issuer too: a cache shared by many tenants must not let one
+	// IdP's IDs collide with another's.
+	if err := sp.cfg.ReplayCache.CheckAndStore(ctx, "assertion:"+pa.Issuer+":"+pa.ID, sp.replayExpiry(pa, now)); err != nil {
+		return nil, wrapf(ErrReplay, err, "assertion %q", pa.ID)
+	}
+	sp.cfg.Logger.DebugContext(ctx, "saml2sp: assertion accepted", "idp", pa.Issuer, "assertion_id", pa.ID, "idp_initiated", pa.InResponseTo == "")
+	return &pa.Assertion, nil
+}
+
+// verifyResponse is ParseResponse from the parse to the last protocol
+// check: everything but the replay cache.
+func (sp *SP) verifyResponse(ctx context.Context, raw []byte, requestIDs []string, now time.Time) (*parsedAssertion, error) {
 	doc, err := xmlsafe.Parse(raw, xmlsafe.DefaultLimits)
 	if err != nil {
 		return nil, wrapf(ErrMalformed, err, "SAMLResponse")
@@ -49,6 +76,16 @@ func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs
 	}
 	if env.assertion == nil && env.encrypted == nil {
 		return nil, failf(ErrMalformed, "Response with status Success carries no Assertion")
+	}
+	// Cheap rejections before any cryptography (precheck.go): they read the
+	// unverified elements the signatures cover, only to reject.
+	if err := sp.precheckResponse(env, now); err != nil {
+		return nil, err
+	}
+	if env.assertion != nil {
+		if err := sp.precheckAssertion(env.assertion, now); err != nil {
+			return nil, err
+		}
 	}
 
 	// An EncryptedAssertion is decrypted inside verifySignatures, after the
@@ -88,14 +125,7 @@ func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs
 		return nil, err
 	}
 	pa.InResponseTo = irt
-
-	// Keyed by issuer too: a cache shared by many tenants must not let one
-	// IdP's IDs collide with another's.
-	if err := sp.cfg.ReplayCache.CheckAndStore(ctx, "assertion:"+pa.Issuer+":"+pa.ID, sp.replayExpiry(pa, now)); err != nil {
-		return nil, wrapf(ErrReplay, err, "assertion %q", pa.ID)
-	}
-	sp.cfg.Logger.DebugContext(ctx, "saml2sp: assertion accepted", "idp", pa.Issuer, "assertion_id", pa.ID, "idp_initiated", irt == "")
-	return &pa.Assertion, nil
+	return pa, nil
 }
 
 // replayExpiry is how long the assertion ID must be remembered: until no

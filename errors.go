@@ -50,6 +50,10 @@ var (
 	ErrMetadata = errors.New("saml2sp: invalid metadata")
 	// ErrConfig: Config is incomplete or inconsistent.
 	ErrConfig = errors.New("saml2sp: invalid config")
+	// ErrUnavailable: the SP cannot take the message now (for example every
+	// verification slot of its Limiter stayed busy); the client may retry.
+	// The handlers answer it with 503 Service Unavailable and Retry-After.
+	ErrUnavailable = errors.New("saml2sp: temporarily unavailable")
 )
 
 func failf(class error, format string, args ...any) error {

@@ -185,6 +185,8 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 // statusFor maps an error class to an HTTP status.
 func statusFor(err error) int {
 	switch {
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrMalformed):
@@ -217,6 +219,10 @@ func (sp *SP) fail(w http.ResponseWriter, r *http.Request, h Hooks, flow string,
 	f := &Failure{Err: err, Status: status, Reference: hex.EncodeToString(ref), Flow: flow}
 	sp.cfg.Logger.WarnContext(r.Context(), "saml2sp: "+flow+" failed", "error", err.Error(), "reference", f.Reference,
 		"sp", sp.cfg.EntityID, "tenant", tenantFrom(r.Context()))
+	if status == http.StatusServiceUnavailable {
+		// Overload or an outage, not the user's fault: worth a retry soon.
+		w.Header().Set("Retry-After", "5")
+	}
 	if h.OnFailure != nil {
 		h.OnFailure(w, r, f)
 		return

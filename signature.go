@@ -54,6 +54,11 @@ func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time
 		if report, err = sp.openEncryptedAssertion(ctx, env, v.response); err != nil {
 			return nil, err
 		}
+		// The decrypted Assertion gets the same cheap rejections as a
+		// plain one before its signature is verified.
+		if err := sp.precheckAssertion(env.assertion, now); err != nil {
+			return nil, report(err)
+		}
 	}
 	if env.assertSig != nil && v.response != nil && env.encrypted == nil {
 		// The verified Response signature already covers every byte of

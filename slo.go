@@ -391,7 +391,12 @@ func (sp *SP) receiveRedirect(ctx context.Context, r *http.Request, param, kind 
 	if len(r.URL.RawQuery) > sp.cfg.MaxResponseSize+sloPostOverhead {
 		return nil, failf(ErrTooLarge, "%s query string is %d bytes; the limit is %d", kind, len(r.URL.RawQuery), sp.cfg.MaxResponseSize+sloPostOverhead)
 	}
-	msg, err := redirect.Decode(r.URL.RawQuery, redirect.MaxInflated)
+	release, err := sp.cfg.Limiter.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	msg, err := redirect.Decode(r.URL.RawQuery, sp.cfg.MaxResponseSize)
 	if err != nil {
 		return nil, wrapf(ErrMalformed, err, "HTTP-Redirect %s", kind)
 	}
@@ -453,6 +458,13 @@ func (sp *SP) receivePost(ctx context.Context, r *http.Request, param, kind stri
 		return nil, err
 	}
 	sp.trace(ctx, "in", kind, raw)
+	// The body is read; the parse and verification are what the Limiter
+	// bounds.
+	release, err := sp.cfg.Limiter.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	root, err := parseMessage(raw, kind, steps)
 	if err != nil {
 		return nil, err
@@ -465,6 +477,13 @@ func (sp *SP) receivePost(ctx context.Context, r *http.Request, param, kind stri
 		return nil, failf(ErrSignature, "%s sent by HTTP-POST has no Signature; the IdP must sign logout messages", kind)
 	}
 	if err := onlySignature(root, sig); err != nil {
+		return nil, err
+	}
+	// Cheap rejections before the cryptography, as in ParseResponse
+	// (precheck.go): the header rules, on the unverified root that the
+	// signature covers, only to reject. The caller applies them again to
+	// the verified root.
+	if _, err := sp.checkHeader(kind, root, issuerOf(root), now); err != nil {
 		return nil, err
 	}
 	verified, err := sp.verifyElement(root, sig, kind, xmldsig.Policy{AllowSHA1: sp.cfg.InsecureAllowSHA1}, now)
@@ -497,6 +516,17 @@ func parseMessage(raw []byte, kind string, steps []step) (*etree.Element, error)
 		return nil, err
 	}
 	return root, nil
+}
+
+// issuerOf returns root's direct-child saml:Issuer elements.
+func issuerOf(root *etree.Element) []*etree.Element {
+	var out []*etree.Element
+	for _, c := range root.ChildElements() {
+		if is(c, nsAssertion, "Issuer") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // onlySignature refuses any ds:Signature in the document other than sig,

@@ -64,8 +64,12 @@ const (
 	DefaultClockSkew = 90 * time.Second
 	// MaxClockSkew is the largest ClockSkew New accepts.
 	MaxClockSkew = 3 * time.Minute
-	// DefaultMaxResponseSize bounds the encoded SAMLResponse form value.
-	DefaultMaxResponseSize = 1 << 20
+	// DefaultMaxResponseSize bounds the encoded SAMLResponse form value:
+	// 256 KiB, four times the largest real Response we know of (a 65 KB
+	// one with 101 attributes and 150 groups; Entra ID stops listing groups
+	// past 150 and Okta filters them). See the README's "On the open
+	// internet" for why a smaller bound matters.
+	DefaultMaxResponseSize = 256 << 10
 	// DefaultMaxAssertionAge bounds how old an assertion's IssueInstant may be.
 	DefaultMaxAssertionAge = 10 * time.Minute
 )
@@ -130,8 +134,14 @@ type Config struct {
 	// slog.Default(). Secrets and assertions are never logged.
 	Logger *slog.Logger
 	// MaxResponseSize bounds the encoded SAMLResponse in bytes. Zero means
-	// DefaultMaxResponseSize.
+	// DefaultMaxResponseSize. The same bound applies to logout messages, and
+	// request bodies are read only up to it plus a little form overhead.
+	// The worst-case cost of a hostile message grows with it.
 	MaxResponseSize int
+	// Limiter caps how many incoming messages are parsed and verified at
+	// once. Nil means a Limiter of this SP's own with the default cap; the
+	// SPs of a multi-tenant app should share one.
+	Limiter *Limiter
 
 	// AuthnRequest holds the defaults for SP-initiated logins.
 	AuthnRequest AuthnRequestOptions
@@ -243,6 +253,9 @@ func New(cfg Config) (*SP, error) {
 	}
 	if cfg.ReplayCache == nil {
 		cfg.ReplayCache = NewMemoryReplayCache(DefaultReplayCacheSize, cfg.Clock)
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = NewLimiter(0, 0)
 	}
 	idp := new(atomic.Pointer[IdentityProvider])
 	idp.Store(cfg.IdP)

@@ -88,10 +88,14 @@ func (ts *tenants) get(target string) *httptest.ResponseRecorder {
 
 // unsolicited mints an IdP-initiated Response from tenant from's IdP,
 // addressed to tenant to's endpoints.
-func (ts *tenants) unsolicited(t *testing.T, from, to string) url.Values {
+func (ts *tenants) unsolicited(t *testing.T, from, to string, mods ...func(*saml2sptest.Response)) url.Values {
 	ep, err := saml2sp.TenantEndpoints(tenantBase, to)
 	require.NoError(t, err)
-	v, err := ts.idps[from].Response(saml2sptest.Response{Destination: ep.ACSURL, Audience: ep.EntityID})
+	r := saml2sptest.Response{Destination: ep.ACSURL, Audience: ep.EntityID}
+	for _, m := range mods {
+		m(&r)
+	}
+	v, err := ts.idps[from].Response(r)
 	require.NoError(t, err)
 	return url.Values{"SAMLResponse": {v}}
 }
@@ -147,10 +151,17 @@ func TestCrossTenantResponseRejected(t *testing.T) {
 		w := ts.post(globex.ACSURL, ts.unsolicited(t, "acme", "acme"))
 		assert.Equal(t, http.StatusForbidden, w.Code)
 		// acme's IdP minting a Response addressed to globex: right address,
-		// wrong signer.
+		// wrong issuer, refused before any cryptography.
 		w = ts.post(globex.ACSURL, ts.unsolicited(t, "acme", "globex"))
 		assert.Equal(t, http.StatusForbidden, w.Code)
 		require.NotEmpty(t, ts.fails)
+		assert.ErrorIs(t, ts.fails[len(ts.fails)-1].Err, saml2sp.ErrIssuer)
+		// The same, claiming to come from globex's IdP: right address,
+		// right issuer, wrong signer.
+		w = ts.post(globex.ACSURL, ts.unsolicited(t, "acme", "globex", func(r *saml2sptest.Response) {
+			r.Issuer = ts.idps["globex"].EntityID
+		}))
+		assert.Equal(t, http.StatusForbidden, w.Code)
 		assert.ErrorIs(t, ts.fails[len(ts.fails)-1].Err, saml2sp.ErrSignature)
 		assert.Empty(t, ts.logins)
 
