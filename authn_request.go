@@ -22,6 +22,13 @@ type AuthnRequestOptions struct {
 	// Binding that carries the request: BindingHTTPRedirect (the default
 	// when the IdP offers it) or BindingHTTPPost.
 	Binding string
+	// Sign signs the request with Config.Key even when the IdP's metadata
+	// does not ask for it (WantAuthnRequestsSigned), for IdPs configured to
+	// require signed requests without saying so. Requests are unsigned
+	// otherwise: the signature protects nothing of the SP's (the Response
+	// is what is verified), and it would make every anonymous login start
+	// cost an RSA signature.
+	Sign bool
 }
 
 // NewAuthnRequest builds a login request for the IdP. opts nil means
@@ -31,10 +38,10 @@ type AuthnRequestOptions struct {
 // The request asks for the HTTP-POST binding to Config.ACSURL and, with
 // NameIDPolicy AllowCreate="true", for a NameID in the chosen format. It
 // travels by opts.Binding, or by HTTP-Redirect when the IdP offers it,
-// else by HTTP-POST. It is signed when Config.Key is set (a query-string
+// else by HTTP-POST. It is signed with Config.Key when the IdP's metadata
+// says WantAuthnRequestsSigned or opts.Sign is set (a query-string
 // signature for HTTP-Redirect, an enveloped XML signature for HTTP-POST,
-// both RSA-SHA256 or ECDSA-SHA256); when the IdP's metadata says
-// WantAuthnRequestsSigned and there is no Key, it is an error.
+// both RSA-SHA256 or ECDSA-SHA256); signing without a Key is an error.
 //
 // relayState comes back unchanged with the Response. It may be at most 80
 // bytes (SAML bindings 3.4.3); keep it an opaque reference to state kept
@@ -65,8 +72,12 @@ func (sp *SP) NewAuthnRequest(relayState string, opts *AuthnRequestOptions) (*Ou
 	if ep == nil || ep.Location == "" {
 		return nil, fmt.Errorf("%w: IdP %q has no SingleSignOnService for binding %s", ErrConfig, idp.EntityID, binding)
 	}
-	if idp.WantAuthnRequestsSigned && sp.cfg.Key == nil {
+	sign := idp.WantAuthnRequestsSigned || opts.Sign
+	switch {
+	case idp.WantAuthnRequestsSigned && sp.cfg.Key == nil:
 		return nil, fmt.Errorf("%w: IdP %q wants signed AuthnRequests (WantAuthnRequestsSigned) and Config.Key is not set", ErrConfig, idp.EntityID)
+	case sign && sp.cfg.Key == nil:
+		return nil, fmt.Errorf("%w: AuthnRequestOptions.Sign is set and Config.Key is not", ErrConfig)
 	}
 	format := opts.NameIDFormat
 	if format == "" {
@@ -107,5 +118,5 @@ func (sp *SP) NewAuthnRequest(relayState string, opts *AuthnRequestOptions) (*Ou
 			rac.CreateElement("saml:AuthnContextClassRef").SetText(ref)
 		}
 	}
-	return sp.send("AuthnRequest", "SAMLRequest", req, binding, ep.Location, relayState)
+	return sp.send("AuthnRequest", "SAMLRequest", req, binding, ep.Location, relayState, sign)
 }

@@ -174,6 +174,7 @@ func TestNewAuthnRequest(t *testing.T) {
 		opts        *saml2sp.AuthnRequestOptions
 		relayState  string
 		wantBinding string
+		wantSigned  bool
 		check       func(t *testing.T, root *etree.Element)
 	}{
 		{
@@ -252,12 +253,35 @@ func TestNewAuthnRequest(t *testing.T) {
 		},
 		{
 			name: "redirect signed", mods: []func(*saml2sp.Config){withSPKey(spKey, spCert)},
-			relayState: "r-1", wantBinding: saml2sp.BindingHTTPRedirect,
+			opts:       &saml2sp.AuthnRequestOptions{Sign: true},
+			relayState: "r-1", wantBinding: saml2sp.BindingHTTPRedirect, wantSigned: true,
 		},
 		{
 			name: "POST signed", mods: []func(*saml2sp.Config){withSPKey(spKey, spCert)},
-			opts: &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost}, relayState: "r-2",
-			wantBinding: saml2sp.BindingHTTPPost,
+			opts: &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost, Sign: true}, relayState: "r-2",
+			wantBinding: saml2sp.BindingHTTPPost, wantSigned: true,
+		},
+		{
+			// A signature costs an RSA operation per anonymous login start
+			// and protects nothing of the SP's: only on request.
+			name: "redirect with a key but nobody asking: unsigned", mods: []func(*saml2sp.Config){withSPKey(spKey, spCert)},
+			wantBinding: saml2sp.BindingHTTPRedirect,
+		},
+		{
+			name: "POST with a key but nobody asking: unsigned", mods: []func(*saml2sp.Config){withSPKey(spKey, spCert)},
+			opts: &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost}, wantBinding: saml2sp.BindingHTTPPost,
+		},
+		{
+			name: "the IdP's metadata asks (WantAuthnRequestsSigned)",
+			mods: []func(*saml2sp.Config){withSPKey(spKey, spCert), withIdP(func(idp *saml2sp.IdentityProvider) { idp.WantAuthnRequestsSigned = true })},
+			wantBinding: saml2sp.BindingHTTPRedirect, wantSigned: true,
+		},
+		{
+			name: "Config.AuthnRequest.Sign",
+			mods: []func(*saml2sp.Config){withSPKey(spKey, spCert), func(c *saml2sp.Config) {
+				c.AuthnRequest = saml2sp.AuthnRequestOptions{Sign: true, Binding: saml2sp.BindingHTTPPost}
+			}},
+			wantBinding: saml2sp.BindingHTTPPost, wantSigned: true,
 		},
 	}
 	for _, tc := range cases {
@@ -283,7 +307,7 @@ func TestNewAuthnRequest(t *testing.T) {
 			assert.Equal(t, testSPEntityID, issuer.Text())
 			assert.Equal(t, "Issuer", root.ChildElements()[0].Tag, "Issuer comes first")
 
-			signed := e.cfg.Key != nil
+			signed := tc.wantSigned
 			if out.Binding == saml2sp.BindingHTTPRedirect {
 				assert.Equal(t, signed, s.msg.Signed())
 				assert.Nil(t, root.SelectElement("Signature"), "redirect messages carry no XML signature")
@@ -355,6 +379,7 @@ func TestNewAuthnRequestErrors(t *testing.T) {
 			opts: &saml2sp.AuthnRequestOptions{NameIDFormat: "urn:x\x00"},
 			want: saml2sp.ErrConfig,
 		},
+		{name: "Sign asked for and the SP has no key", opts: &saml2sp.AuthnRequestOptions{Sign: true}, want: saml2sp.ErrConfig},
 		{name: "RelayState over 80 bytes, redirect", relayState: strings.Repeat("r", 81), want: saml2sp.ErrConfig},
 		{
 			name: "RelayState over 80 bytes, POST", relayState: strings.Repeat("r", 81),
@@ -369,6 +394,11 @@ func TestNewAuthnRequestErrors(t *testing.T) {
 			require.Nil(t, out)
 		})
 	}
+	t.Run("New refuses Config.AuthnRequest.Sign without a key", func(t *testing.T) {
+		_, err := saml2sp.New(saml2sp.Config{EntityID: testSPEntityID, ACSURL: testACSURL, IdP: newTestIdP(t).IdentityProvider(),
+			AuthnRequest: saml2sp.AuthnRequestOptions{Sign: true}})
+		require.ErrorIs(t, err, saml2sp.ErrConfig)
+	})
 
 	t.Run("IdP wants signed requests and the SP has a key", func(t *testing.T) {
 		e := newTestEnv(t, withSPKey(spKey, spCert),
@@ -415,13 +445,13 @@ func TestNewAuthnRequestDetails(t *testing.T) {
 	t.Run("ECDSA key", func(t *testing.T) {
 		key, cert := arKey(t, "ecdsa")
 		e := newTestEnv(t, withSPKey(key, cert))
-		out, err := e.sp.NewAuthnRequest("", nil)
+		out, err := e.sp.NewAuthnRequest("", &saml2sp.AuthnRequestOptions{Sign: true})
 		require.NoError(t, err)
 		s := decodeOutbound(t, out, "SAMLRequest", e.idp.SSOURL)
 		assert.Equal(t, xmldsig.ECDSASHA256, s.msg.SigAlg)
 		assert.NoError(t, s.msg.Verify([]*x509.Certificate{cert}, false))
 
-		out, err = e.sp.NewAuthnRequest("", &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost})
+		out, err = e.sp.NewAuthnRequest("", &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost, Sign: true})
 		require.NoError(t, err)
 		s = decodeOutbound(t, out, "SAMLRequest", e.idp.SSOURL)
 		sv, err := base64.StdEncoding.DecodeString(s.root.FindElement("./Signature/SignatureValue").Text())
@@ -434,7 +464,7 @@ func TestNewAuthnRequestDetails(t *testing.T) {
 		key, cert := arKey(t, "rsa")
 		_, other := arKey(t, "rsa")
 		e := newTestEnv(t, withSPKey(key, cert))
-		out, err := e.sp.NewAuthnRequest("", &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost})
+		out, err := e.sp.NewAuthnRequest("", &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost, Sign: true})
 		require.NoError(t, err)
 		assert.Error(t, verifyXMLSignature(t, decodeOutbound(t, out, "SAMLRequest", e.idp.SSOURL), other))
 	})
@@ -490,6 +520,7 @@ func TestOutboundSchema(t *testing.T) {
 		RequestedAuthnContext: []string{arMFA, arPPT}}
 	fullPost := *full
 	fullPost.Binding = saml2sp.BindingHTTPPost
+	fullPost.Sign = true
 	subject := saml2sp.LogoutSubject{NameID: "alice@example.com", NameIDFormat: arFormatEmail,
 		NameQualifier: testIdPEntityID, SPNameQualifier: testSPEntityID, SessionIndex: "_s1"}
 	postSLO := withIdP(func(idp *saml2sp.IdentityProvider) {
@@ -582,7 +613,7 @@ func TestRedirectSignatureOpenSSL(t *testing.T) {
 	bin := interopTool(t, "openssl", "openssl")
 	spKey, spCert := arKey(t, "rsa")
 	e := newTestEnv(t, withSPKey(spKey, spCert))
-	out, err := e.sp.NewAuthnRequest("state/1 &x", nil)
+	out, err := e.sp.NewAuthnRequest("state/1 &x", &saml2sp.AuthnRequestOptions{Sign: true})
 	require.NoError(t, err)
 	query := strings.SplitN(out.URL, "?", 2)[1]
 	i := strings.Index(query, "&Signature=")
@@ -630,10 +661,10 @@ func TestPostSignatureXMLSec1(t *testing.T) {
 		make              func(e *testEnv) (*saml2sp.Outbound, error)
 	}{
 		{"AuthnRequest RSA", "AuthnRequest", "SAMLRequest", spKey, spCert, "key-name,rsa", func(e *testEnv) (*saml2sp.Outbound, error) {
-			return e.sp.NewAuthnRequest("r", &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost, RequestedAuthnContext: []string{arPPT}})
+			return e.sp.NewAuthnRequest("r", &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost, RequestedAuthnContext: []string{arPPT}, Sign: true})
 		}},
 		{"AuthnRequest ECDSA", "AuthnRequest", "SAMLRequest", ecKey, ecCert, "key-name,ecdsa", func(e *testEnv) (*saml2sp.Outbound, error) {
-			return e.sp.NewAuthnRequest("r", &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost})
+			return e.sp.NewAuthnRequest("r", &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost, Sign: true})
 		}},
 		{"LogoutRequest", "LogoutRequest", "SAMLRequest", spKey, spCert, "key-name,rsa", func(e *testEnv) (*saml2sp.Outbound, error) {
 			return e.sp.NewLogoutRequest(saml2sp.LogoutSubject{NameID: "a\tb\r\nc", SessionIndex: "_s"}, "r")

@@ -140,10 +140,11 @@ func checkXMLChars(what string, values ...string) error {
 	return nil
 }
 
-// send signs (when Config.Key is set) and encodes a protocol message for
-// binding, addressed to destination: the shared last step of every
-// message this SP sends. param is SAMLRequest or SAMLResponse.
-func (sp *SP) send(kind, param string, el *etree.Element, binding, destination, relayState string) (*Outbound, error) {
+// send signs (when sign is set; the caller checked Config.Key) and encodes
+// a protocol message for binding, addressed to destination: the shared
+// last step of every message this SP sends. param is SAMLRequest or
+// SAMLResponse.
+func (sp *SP) send(kind, param string, el *etree.Element, binding, destination, relayState string, sign bool) (*Outbound, error) {
 	if len(relayState) > maxRelayState {
 		return nil, fmt.Errorf("%w: RelayState is %d bytes; SAML bindings 3.4.3 and 3.5.3 allow %d", ErrConfig, len(relayState), maxRelayState)
 	}
@@ -156,13 +157,15 @@ func (sp *SP) send(kind, param string, el *etree.Element, binding, destination, 
 		if err != nil {
 			return nil, err
 		}
+		var key crypto.Signer
 		var sigAlg string
-		if sp.cfg.Key != nil {
-			if sigAlg, err = signatureAlgorithm(sp.cfg.Key); err != nil {
+		if sign {
+			key = sp.cfg.Key
+			if sigAlg, err = signatureAlgorithm(key); err != nil {
 				return nil, err
 			}
 		}
-		query, err := redirect.Encode(param, xml, relayState, sp.cfg.Key, sigAlg)
+		query, err := redirect.Encode(param, xml, relayState, key, sigAlg)
 		if err != nil {
 			return nil, fmt.Errorf("saml2sp: encoding %s for HTTP-Redirect: %w", kind, err)
 		}
@@ -173,7 +176,7 @@ func (sp *SP) send(kind, param string, el *etree.Element, binding, destination, 
 		out.URL = destination + sep + query
 		sp.trace(context.Background(), "out", kind, xml)
 	case BindingHTTPPost:
-		if sp.cfg.Key != nil {
+		if sign {
 			if err := sp.signEnveloped(el); err != nil {
 				return nil, fmt.Errorf("saml2sp: signing %s: %w", kind, err)
 			}

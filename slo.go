@@ -232,7 +232,7 @@ func (sp *SP) NewLogoutResponse(req *LogoutRequest, status string) (*Outbound, e
 	resp.CreateAttr("InResponseTo", req.ID)
 	resp.CreateElement("saml:Issuer").SetText(sp.cfg.EntityID)
 	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", status)
-	return sp.send("LogoutResponse", "SAMLResponse", resp, ep.Binding, dest, req.RelayState)
+	return sp.send("LogoutResponse", "SAMLResponse", resp, ep.Binding, dest, req.RelayState, sp.cfg.Key != nil)
 }
 
 // NewLogoutRequest starts an SP-initiated logout: a LogoutRequest for
@@ -275,7 +275,7 @@ func (sp *SP) NewLogoutRequest(subject LogoutSubject, relayState string) (*Outbo
 	if subject.SessionIndex != "" {
 		req.CreateElement("samlp:SessionIndex").SetText(subject.SessionIndex)
 	}
-	return sp.send("LogoutRequest", "SAMLRequest", req, ep.Binding, ep.Location, relayState)
+	return sp.send("LogoutRequest", "SAMLRequest", req, ep.Binding, ep.Location, relayState, sp.cfg.Key != nil)
 }
 
 // ParseLogoutResponse verifies the IdP's LogoutResponse to an SP-initiated

@@ -207,6 +207,9 @@ func New(cfg Config) (*SP, error) {
 	if err := checkIdentityProvider(cfg.IdP); err != nil {
 		return nil, err
 	}
+	if cfg.AuthnRequest.Sign && cfg.Key == nil {
+		return nil, fmt.Errorf("%w: AuthnRequest.Sign needs Config.Key", ErrConfig)
+	}
 	if (cfg.Key == nil) != (cfg.Certificate == nil) {
 		return nil, fmt.Errorf("%w: Key and Certificate go together", ErrConfig)
 	}

@@ -176,6 +176,9 @@ func (a *App) Start(t testing.TB, c AppConfig) {
 		StateKey:              stateKey,
 		Logger:                logger,
 		InsecureTraceMessages: true, // test data only; the log is shown only when a test fails
+		// SimpleSAMLphp checks AuthnRequest signatures (validate.authnrequest)
+		// without saying so in its metadata.
+		AuthnRequest: saml2sp.AuthnRequestOptions{Sign: true},
 	}
 	a.Endpoints.Apply(&cfg)
 	if a.SP, err = saml2sp.New(cfg); err != nil {

@@ -603,7 +603,9 @@ func TestServerSignedRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newDevEnv(t, spOption{
 				key: func(t *testing.T, s *spSide) { withKey(tc.ec)(t, s); s.dev.Certificate = s.crt },
-				cfg: func(c *saml2sp.Config) { c.AuthnRequest.Binding = tc.binding },
+				// The dev IdP checks the requests of SPs with a certificate
+				// without saying so in its metadata, like SimpleSAMLphp.
+				cfg: func(c *saml2sp.Config) { c.AuthnRequest.Binding, c.AuthnRequest.Sign = tc.binding, true },
 			})
 			sp := e.sps[0]
 			p := e.login(sp, "alice", "/signed")

@@ -152,3 +152,15 @@ func TestProfileNeedsLogin(t *testing.T) {
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	assert.Equal(t, base+"saml/login?return_to=%2Fprofile", resp.Header.Get("Location"))
 }
+
+// TestServerBoundsClients: the app's http.Server never waits forever on a
+// client, and bounds header size.
+func TestServerBoundsClients(t *testing.T) {
+	s := newServer("127.0.0.1:0", http.NotFoundHandler())
+	assert.Positive(t, s.ReadHeaderTimeout)
+	assert.Positive(t, s.ReadTimeout)
+	assert.Positive(t, s.WriteTimeout)
+	assert.Positive(t, s.IdleTimeout)
+	assert.Positive(t, s.MaxHeaderBytes)
+	assert.LessOrEqual(t, s.MaxHeaderBytes, 64<<10)
+}

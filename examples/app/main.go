@@ -44,6 +44,7 @@ type options struct {
 	idpEntityID, idpSSOURL          string
 	idpSLOURL, idpCertFile          string
 	allowIdPInitiated               bool
+	signRequests                    bool
 	trace                           bool
 }
 
@@ -69,6 +70,7 @@ func parseFlags(args []string) (*options, error) {
 	str(&o.idpSLOURL, "idp-slo-url", "SAML2SP_IDP_SLO_URL", "", "manual IdP: SLO URL (optional)")
 	str(&o.idpCertFile, "idp-cert-file", "SAML2SP_IDP_CERT_FILE", "", "manual IdP: signing certificate (PEM or base64)")
 	fs.BoolVar(&o.allowIdPInitiated, "allow-idp-initiated", os.Getenv("SAML2SP_ALLOW_IDP_INITIATED") != "false", "accept IdP-initiated logins [SAML2SP_ALLOW_IDP_INITIATED]")
+	fs.BoolVar(&o.signRequests, "sign-requests", os.Getenv("SAML2SP_SIGN_REQUESTS") == "true", "sign AuthnRequests even when the IdP's metadata does not ask for it (always on with the development IdP) [SAML2SP_SIGN_REQUESTS]")
 	fs.BoolVar(&o.trace, "insecure-trace", os.Getenv("SAML2SP_INSECURE_TRACE") == "true", "log every SAML message (contains personal data) [SAML2SP_INSECURE_TRACE]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -109,9 +111,9 @@ func run(ctx context.Context, o *options, logger *slog.Logger) error {
 		go (&saml2sp.MetadataRefresher{URL: o.idpMetadataURL, Logger: logger}).Run(ctx, app.SP)
 	}
 
-	servers := []*http.Server{{Addr: o.addr, Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	servers := []*http.Server{newServer(o.addr, app.Handler())}
 	if devIdP != nil {
-		servers = append(servers, &http.Server{Addr: o.devIdPAddr, Handler: devIdP.Handler(), ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, newServer(o.devIdPAddr, devIdP.Handler()))
 	}
 	errs := make(chan error, len(servers))
 	for _, s := range servers {
@@ -140,6 +142,23 @@ func run(ctx context.Context, o *options, logger *slog.Logger) error {
 	return nil
 }
 
+// newServer bounds what one client can hold: a slow client cannot keep a
+// connection (and the memory of its half-sent body) for long, and headers
+// are small. The SAML endpoints bound bodies themselves (MaxResponseSize).
+// The app or its proxy must still limit connections and requests per
+// client (see the README's "On the open internet").
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+}
+
 // build wires the app: SP endpoints and key, the IdP (configured or the
 // development one), the SQLite store and the provisioner.
 func build(ctx context.Context, o *options, logger *slog.Logger) (*App, *saml2sptest.Server, error) {
@@ -165,6 +184,9 @@ func build(ctx context.Context, o *options, logger *slog.Logger) (*App, *saml2sp
 		AllowIdPInitiated:     o.allowIdPInitiated,
 		Logger:                logger,
 		InsecureTraceMessages: o.trace,
+		// The development IdP checks the signatures of SPs whose
+		// certificate it knows, without saying so in its metadata.
+		AuthnRequest: saml2sp.AuthnRequestOptions{Sign: o.signRequests || devIdP != nil},
 	}
 	ep.Apply(&cfg)
 	sp, err := saml2sp.New(cfg)

@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // MaxInflated is the default bound, in bytes, on the size of the inflated
@@ -126,15 +127,8 @@ func Encode(param string, xml []byte, relayState string, key crypto.Signer, sigA
 	}
 
 	var z bytes.Buffer
-	w, err := flate.NewWriter(&z, flate.BestCompression)
-	if err != nil {
-		return "", fmt.Errorf("redirect: %w", err)
-	}
-	if _, err := w.Write(xml); err != nil {
-		return "", fmt.Errorf("redirect: deflate: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return "", fmt.Errorf("redirect: deflate: %w", err)
+	if err := deflate(&z, xml); err != nil {
+		return "", err
 	}
 
 	var q strings.Builder
@@ -176,4 +170,26 @@ func Encode(param string, xml []byte, relayState string, key crypto.Signer, sigA
 	}
 	q.WriteString("&" + paramSignature + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig)))
 	return q.String(), nil
+}
+
+// deflaters holds flate writers for reuse: each one allocates about 800 KB
+// of tables, which made every login start cost more memory than verifying
+// a Response.
+var deflaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed) // cannot fail for a valid level
+	return w
+}}
+
+// deflate writes the raw DEFLATE compression of data to dst.
+func deflate(dst *bytes.Buffer, data []byte) error {
+	w := deflaters.Get().(*flate.Writer)
+	defer deflaters.Put(w)
+	w.Reset(dst)
+	if _, err := w.Write(data); err != nil {
+		return fmt.Errorf("redirect: deflate: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("redirect: deflate: %w", err)
+	}
+	return nil
 }
