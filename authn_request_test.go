@@ -272,8 +272,8 @@ func TestNewAuthnRequest(t *testing.T) {
 			opts: &saml2sp.AuthnRequestOptions{Binding: saml2sp.BindingHTTPPost}, wantBinding: saml2sp.BindingHTTPPost,
 		},
 		{
-			name: "the IdP's metadata asks (WantAuthnRequestsSigned)",
-			mods: []func(*saml2sp.Config){withSPKey(spKey, spCert), withIdP(func(idp *saml2sp.IdentityProvider) { idp.WantAuthnRequestsSigned = true })},
+			name:        "the IdP's metadata asks (WantAuthnRequestsSigned)",
+			mods:        []func(*saml2sp.Config){withSPKey(spKey, spCert), withIdP(func(idp *saml2sp.IdentityProvider) { idp.WantAuthnRequestsSigned = true })},
 			wantBinding: saml2sp.BindingHTTPRedirect, wantSigned: true,
 		},
 		{
