@@ -48,6 +48,7 @@ var encFixtures = []encFixture{
 	{file: "encrypted-xenc11-sha256-default-mgf.xml"},
 	{file: "encrypted-xenc11-sha1-mgf1sha384.xml", assertionID: "_f4a8c2e6-0b3d-4f71-8e5a-2c6b0d4f8a1e", nameID: "j.smith@corp.example.com"},
 	{file: "encrypted-mgf1p-sha256.xml"},
+	{file: "encrypted-aes256-cbc-okta.xml", assertionID: "id20260115100000987654321098", nameID: "jane.doe@example.com"},
 }
 
 func encReadKey(t *testing.T, name string) (*rsa.PrivateKey, *x509.Certificate) {
