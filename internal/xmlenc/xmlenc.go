@@ -30,8 +30,6 @@ package xmlenc
 import (
 	"crypto"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -104,29 +102,6 @@ var mgfMethods = map[string]crypto.Hash{
 	MGF1SHA1: crypto.SHA1, MGF1SHA224: crypto.SHA224, MGF1SHA256: crypto.SHA256, MGF1SHA384: crypto.SHA384, MGF1SHA512: crypto.SHA512,
 }
 
-// Why an algorithm is refused, and what to configure instead.
-const (
-	useAESGCM = "configure the IdP to encrypt assertions with AES-GCM (" + AES256GCM + ")"
-	useOAEP   = "configure the IdP to transport the key with RSA-OAEP (" + RSAOAEPMGF1P + " or " + RSAOAEP + ")"
-	keyWrap   = "AES key wrap needs a secret key shared with the IdP, which this SP does not have; " + useOAEP + " for the SP's certificate"
-)
-
-var refused = map[string]string{
-	RSA15:            "RSA PKCS#1 v1.5 key transport (" + RSA15 + ") is refused, as it is open to Bleichenbacher's attack; " + useOAEP,
-	TripleDESCBC:     "Triple-DES (" + TripleDESCBC + ") is refused; " + useAESGCM,
-	NS + "kw-aes128": keyWrap,
-	NS + "kw-aes192": keyWrap,
-	NS + "kw-aes256": keyWrap,
-}
-
-// advice says what to configure instead of an unknown algorithm, by role.
-var advice = map[string]string{
-	"content-encryption":            useAESGCM,
-	"key-transport":                 useOAEP,
-	"OAEP digest":                   "configure the IdP to use SHA-1 or SHA-256 as the RSA-OAEP digest",
-	"OAEP mask generation function": "configure the IdP to use MGF1 with SHA-1 or SHA-256",
-}
-
 // Bounds on the work one EncryptedData may cause.
 const (
 	// MaxEncryptedKeys bounds the EncryptedKey elements tried (each costs
@@ -134,35 +109,6 @@ const (
 	MaxEncryptedKeys = 4
 	maxOAEPParams    = 1024
 )
-
-// ErrDecrypt is wrapped by every error of this package.
-var ErrDecrypt = errors.New("xmlenc: decryption failed")
-
-// ErrAlgorithm is wrapped, together with ErrDecrypt, by every
-// *AlgorithmError.
-var ErrAlgorithm = errors.New("xmlenc: algorithm not accepted")
-
-// AlgorithmError is the error for an algorithm URI that is refused or not
-// implemented. Algorithm URIs are plaintext chosen by the sender and are
-// checked before any private-key operation, so its Reason may be shown to
-// whoever sent the message: it reveals nothing about keys or plaintext.
-type AlgorithmError struct {
-	// Reason names the algorithm and what to configure at the IdP instead.
-	Reason string
-}
-
-func (e *AlgorithmError) Error() string { return ErrAlgorithm.Error() + ": " + e.Reason }
-
-// Unwrap makes the error match ErrAlgorithm and ErrDecrypt.
-func (e *AlgorithmError) Unwrap() []error { return []error{ErrAlgorithm, ErrDecrypt} }
-
-func fail(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrDecrypt, fmt.Sprintf(format, args...))
-}
-
-func refuseAlgorithm(format string, args ...any) error {
-	return &AlgorithmError{Reason: fmt.Sprintf(format, args...)}
-}
 
 // errContent is the one error for every failure after a content key was
 // recovered: wrong key length, CBC padding, GCM tag, truncated ciphertext.
@@ -480,19 +426,6 @@ func readEncryptedKey(ek *etree.Element, maxSize int) (*encryptedKey, error) {
 		k.hints = readHints(g[1])
 	}
 	return k, nil
-}
-
-// unsupported is the error for an algorithm URI the role what does not
-// accept. A long URI is cut: it is the sender's text and goes into logs.
-func unsupported(what, uri string) error {
-	if why, ok := refused[uri]; ok {
-		return refuseAlgorithm("%s", why)
-	}
-	const maxURI = 128
-	if len(uri) > maxURI {
-		uri = uri[:maxURI] + "..."
-	}
-	return refuseAlgorithm("%s algorithm %q is not supported; %s", what, uri, advice[what])
 }
 
 // checkKeySize accepts an EncryptionMethod of a block cipher with no
