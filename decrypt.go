@@ -19,19 +19,28 @@ import (
 // xenc:EncryptedData (AES-GCM or AES-CBC) whose content key is carried,
 // encrypted for one of this SP's certificates with RSA-OAEP, in an
 // xenc:EncryptedKey. The EncryptedKey may sit inside the EncryptedData's
-// ds:KeyInfo (Shibboleth, AD FS, Entra ID, Okta, SimpleSAMLphp) or next to
-// the EncryptedData inside the EncryptedAssertion, as the SAML schema allows;
-// it is only ever taken from those two places. A ds:RetrievalMethod (which
-// OpenSAML's "peer" key placement adds) is refused, never followed, as is
-// anything else that would fetch or transform data.
+// ds:KeyInfo (Shibboleth, AD FS, Entra ID, SimpleSAMLphp) or next to the
+// EncryptedData inside the EncryptedAssertion, as the SAML schema allows;
+// it is only ever taken from those two places. Next to it, it may be named
+// from the EncryptedData's KeyInfo by exactly one ds:RetrievalMethod of
+// Type EncryptedKey, URI "#id" and no transforms (Okta, OpenSAML's "peer"
+// placement); then that Id must be unique in the received document and only
+// that EncryptedKey is tried. Every other RetrievalMethod is refused, never
+// followed, as is anything else that would fetch or transform data.
+// EncryptedKeys whose Recipient names another SP are skipped.
 //
 // Order of checks:
 //
 //   - The Response signature, when present, is verified first, over the
 //     ciphertext. The EncryptedAssertion is then taken from the verified
 //     Response, so what is decrypted is exactly what the IdP signed.
-//   - The EncryptedAssertion is decrypted with every SP key in turn
-//     (Config.Key, NextKey, PreviousKeys).
+//   - The algorithms of every EncryptedKey considered are checked, then
+//     the EncryptedAssertion is decrypted with the SP keys in turn
+//     (Config.Key, NextKey, PreviousKeys), each trying at most one
+//     EncryptedKey: the first whose KeyInfo names the key's certificate or
+//     public key, else the first that names none of the SP keys. A
+//     Response thus costs at most one RSA operation per SP key, however
+//     many EncryptedKeys it carries.
 //   - The plaintext is parsed by the same hardened parser, with the same
 //     limits, as the Response, inside the namespace declarations in scope at
 //     the EncryptedAssertion (IdPs serialize the assertion without the
@@ -46,7 +55,11 @@ import (
 //     encrypt for the SP's public certificate (encryption is not
 //     authentication).
 //
-// Every failure to decrypt (unsupported or refused algorithm, RetrievalMethod,
+// A refused or unsupported algorithm (Triple-DES, RSA PKCS#1 v1.5, key
+// agreement, anything unknown) is not a secret: its URI is plaintext the
+// sender chose, and it is checked before any RSA operation. It returns an
+// ErrUnsupported error that names the algorithm and what to configure at the
+// IdP instead. Every other failure to decrypt (RetrievalMethod, structure,
 // wrong key, bad CBC padding, GCM tag mismatch, truncated ciphertext) returns
 // one error, errDecryption. While nothing authenticates the ciphertext (an
 // unsigned Response), every later failure up to the Assertion's signature
@@ -64,6 +77,8 @@ import (
 // ErrDecryption is matched, together with ErrMalformed, by the one error
 // ParseResponse returns for every EncryptedAssertion it cannot decrypt (and,
 // in an unsigned Response, verify). The reason is logged at debug level.
+// An algorithm this SP does not accept is reported otherwise, as
+// ErrUnsupported with the algorithm named.
 var ErrDecryption = errors.New("saml2sp: EncryptedAssertion could not be decrypted")
 
 // errDecryption is that one error.
@@ -81,10 +96,19 @@ func (decryptionError) Unwrap() []error { return []error{ErrMalformed, ErrDecryp
 // the namespace declarations in scope at the EncryptedAssertion.
 const decryptedRoot = "saml2sp-decrypted"
 
+// algorithmRefused is the error for an EncryptedAssertion that uses an
+// algorithm this SP does not accept. It is returned as it is, never turned
+// into errDecryption: it depends only on algorithm URIs, plaintext the
+// sender chose, and is found before any RSA operation.
+type algorithmRefused struct{ error }
+
+func (e algorithmRefused) Unwrap() error { return e.error }
+
 // decryptionFailed logs why an EncryptedAssertion was refused and returns
 // the one error a client sees.
 func (sp *SP) decryptionFailed(ctx context.Context, reason error) error {
-	if errors.Is(reason, ErrDecryption) {
+	var refused algorithmRefused
+	if errors.Is(reason, ErrDecryption) || errors.As(reason, &refused) {
 		return reason
 	}
 	sp.cfg.Logger.DebugContext(ctx, "saml2sp: EncryptedAssertion refused", "reason", reason.Error(),
@@ -124,7 +148,7 @@ func (sp *SP) openEncryptedAssertion(ctx context.Context, env *envelope, verifie
 	} else {
 		report = func(err error) error { return sp.decryptionFailed(ctx, err) }
 	}
-	a, err := sp.decryptAssertion(ctx, ea, env.ids)
+	a, err := sp.decryptAssertion(ctx, ea, env.response, env.ids)
 	if err != nil {
 		return nil, report(err)
 	}
@@ -140,15 +164,27 @@ func (sp *SP) openEncryptedAssertion(ctx context.Context, env *envelope, verifie
 }
 
 // decryptAssertion decrypts ea and returns the Assertion it holds, parsed
-// and checked like a received document. Decryption failures come back as
-// errDecryption; failures after it (parse, shape) as themselves.
-func (sp *SP) decryptAssertion(ctx context.Context, ea *etree.Element, outerIDs map[string]*etree.Element) (*etree.Element, error) {
+// and checked like a received document; received is the root of the
+// received document (where a RetrievalMethod's Id must be unique).
+// Decryption failures come back as errDecryption, a refused algorithm as
+// algorithmRefused; failures after decryption (parse, shape) as themselves.
+func (sp *SP) decryptAssertion(ctx context.Context, ea, received *etree.Element, outerIDs map[string]*etree.Element) (*etree.Element, error) {
 	g, err := sequence(ea, one(xmlenc.NS, "EncryptedData"), many(xmlenc.NS, "EncryptedKey"))
 	if err != nil {
 		return nil, sp.decryptionFailed(ctx, err)
 	}
-	plaintext, err := xmlenc.Decrypt(g[0][0], g[1], sp.decrypters, sp.cfg.MaxResponseSize)
-	if err != nil {
+	plaintext, err := xmlenc.Decrypt(xmlenc.Message{
+		EncryptedData: g[0][0],
+		Peers:         g[1],
+		Document:      received,
+		Recipient:     sp.cfg.EntityID,
+		MaxSize:       sp.cfg.MaxResponseSize,
+	}, sp.decrypters)
+	var alg *xmlenc.AlgorithmError
+	switch {
+	case errors.As(err, &alg):
+		return nil, algorithmRefused{failf(ErrUnsupported, "EncryptedAssertion: %s", alg.Reason)}
+	case err != nil:
 		return nil, sp.decryptionFailed(ctx, err)
 	}
 	sp.trace(ctx, "in", "decrypted Assertion", plaintext)

@@ -48,6 +48,7 @@ var encFixtures = []encFixture{
 	{file: "encrypted-xenc11-sha256-default-mgf.xml"},
 	{file: "encrypted-xenc11-sha1-mgf1sha384.xml", assertionID: "_f4a8c2e6-0b3d-4f71-8e5a-2c6b0d4f8a1e", nameID: "j.smith@corp.example.com"},
 	{file: "encrypted-mgf1p-sha256.xml"},
+	{file: "encrypted-aes256-cbc-okta.xml", assertionID: "id20260115100000987654321098", nameID: "jane.doe@example.com"},
 }
 
 func encReadKey(t *testing.T, name string) (*rsa.PrivateKey, *x509.Certificate) {
@@ -145,12 +146,55 @@ func TestEncryptedFixtures(t *testing.T) {
 			})
 		})
 	}
-	for _, name := range []string{"refused-rsa-1_5.xml", "refused-tripledes.xml"} {
-		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(encDir, name))
+	// Refused algorithms are named, with what to configure instead.
+	for _, c := range []struct{ file, want string }{
+		{"refused-rsa-1_5.xml", "saml2sp: unsupported: EncryptedAssertion: RSA PKCS#1 v1.5 key transport (http://www.w3.org/2001/04/xmlenc#rsa-1_5) is refused, as it is open to Bleichenbacher's attack; configure the IdP to transport the key with RSA-OAEP"},
+		{"refused-tripledes.xml", "saml2sp: unsupported: EncryptedAssertion: Triple-DES (http://www.w3.org/2001/04/xmlenc#tripledes-cbc) is refused; configure the IdP to encrypt assertions with AES-GCM"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(encDir, c.file))
 			require.NoError(t, err)
 			_, err = encParseFixture(encFixtureSP(t, "sp"), data)
-			encIsDecryptionError(t, err)
+			require.ErrorIs(t, err, saml2sp.ErrUnsupported)
+			require.NotErrorIs(t, err, saml2sp.ErrDecryption)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+// TestEncryptedFixturesXMLSec1Decrypt has xmlsec1 decrypt, at test time,
+// every fixture it can (xmlsec1 1.2 implements neither XML Encryption 1.1
+// rsa-oaep nor an OAEP digest other than SHA-1), Okta's RetrievalMethod
+// layout included: the fixtures ParseResponse accepts are what another
+// implementation reads too.
+func TestEncryptedFixturesXMLSec1Decrypt(t *testing.T) {
+	xmlsec1, err := exec.LookPath("xmlsec1")
+	if err != nil {
+		msg := "xmlsec1 is not installed, so the fixtures were NOT decrypted by xmlsec1; install it with: apt-get install xmlsec1"
+		if os.Getenv("CI") == "" {
+			t.Skip("!!!!! SKIPPED: " + msg + " !!!!!")
+		}
+		t.Fatal("CI is set but " + msg)
+	}
+	for _, fx := range encFixtures {
+		if strings.Contains(fx.file, "xenc11") || strings.Contains(fx.file, "mgf1p-sha256") {
+			continue
+		}
+		t.Run(fx.file, func(t *testing.T) {
+			key := "sp"
+			if fx.previous != "" {
+				key = fx.previous
+			}
+			if fx.nameID == "" {
+				fx.nameID = "alice@example.com"
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			// --id-attr lets xmlsec1 resolve Okta's RetrievalMethod.
+			out, err := exec.CommandContext(ctx, xmlsec1, "--decrypt", "--privkey-pem", filepath.Join(encDir, key+"-key.pem"),
+				"--id-attr:Id", "http://www.w3.org/2001/04/xmlenc#:EncryptedKey", filepath.Join(encDir, fx.file)).CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			assert.Contains(t, string(out), ">"+fx.nameID+"</")
 		})
 	}
 }
@@ -284,11 +328,13 @@ func FuzzParseEncryptedResponse(f *testing.F) {
 	_, cert := encKey(0)
 	for _, sign := range []saml2sptest.Sign{saml2sptest.SignAssertion, saml2sptest.SignResponse, saml2sptest.SignNone} {
 		for _, data := range []string{"aes128-cbc", "aes256-gcm"} {
-			b, err := e.idp.ResponseXML(e.response(encSign(sign), encFor(cert, saml2sptest.Encryption{Data: data})))
-			if err != nil {
-				f.Fatal(err)
+			for _, okta := range []bool{false, true} {
+				b, err := e.idp.ResponseXML(e.response(encSign(sign), encFor(cert, saml2sptest.Encryption{Data: data, OktaLayout: okta})))
+				if err != nil {
+					f.Fatal(err)
+				}
+				f.Add(b)
 			}
-			f.Add(b)
 		}
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {

@@ -21,10 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/saml2sp/saml2sp"
+	"github.com/saml2sp/saml2sp/internal/xmlenc"
 	"github.com/saml2sp/saml2sp/internal/xmlsafe"
 	"github.com/saml2sp/saml2sp/saml2sptest"
 )
@@ -255,4 +257,96 @@ func encSchemaValid(t *testing.T, doc []byte) {
 	require.NoError(t, os.WriteFile(file, doc, 0o600))
 	out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", schema, file).CombinedOutput()
 	require.NoError(t, err, "xmllint: %s\n%s", out, doc)
+}
+
+// TestEncryptedRSAWorkBounded: with three SP keys, a Response carrying
+// MaxEncryptedKeys EncryptedKeys costs at most three RSA operations, one
+// per key, and the EncryptedKey whose KeyInfo names a key is the one that
+// key tries, wherever it sits.
+func TestEncryptedRSAWorkBounded(t *testing.T) {
+	k0, c0 := encKey(0)
+	k1, c1 := encKey(1)
+	k2, c2 := encKey(2)
+	h0, h1, h2 := &encHSMKey{k: k0}, &encHSMKey{k: k1}, &encHSMKey{k: k2}
+	threeKeys := func(c *saml2sp.Config) {
+		c.Key, c.Certificate = h0, c0
+		c.NextKey = &saml2sp.KeyPair{Key: h1, Certificate: c1}
+		c.PreviousKeys = []crypto.Decrypter{h2}
+	}
+	// spread makes the inline EncryptedKey the last of MaxEncryptedKeys:
+	// garbled copies without KeyInfo go first, one inside the
+	// EncryptedData's KeyInfo, the others next to it.
+	spread := func(t *testing.T, resp *etree.Element) {
+		ea := encChild(t, resp, "EncryptedAssertion")
+		ki := encChild(t, encChild(t, ea, "EncryptedData"), "KeyInfo")
+		real := encChild(t, ki, "EncryptedKey")
+		ki.RemoveChild(real)
+		real.CreateAttr("xmlns:xenc", xmlenc.NS)
+		real.CreateAttr("xmlns:ds", xmlenc.NSDSig)
+		for i := 1; i < xmlenc.MaxEncryptedKeys; i++ {
+			g := real.Copy()
+			g.RemoveChild(encChild(t, g, "KeyInfo"))
+			cv := encChild(t, encChild(t, g, "CipherData"), "CipherValue")
+			b, err := base64.StdEncoding.DecodeString(cv.Text())
+			require.NoError(t, err)
+			b[len(b)/2] ^= 1
+			cv.SetText(base64.StdEncoding.EncodeToString(b))
+			if i == 1 {
+				ki.AddChild(g)
+			} else {
+				ea.AddChild(g)
+			}
+		}
+		ea.AddChild(real)
+	}
+	// issuerSerial spreads, then names cert on the real EncryptedKey by
+	// X509IssuerSerial only, which needs the certificate of the SP key.
+	issuerSerial := func(cert *x509.Certificate) func(t *testing.T, resp *etree.Element) {
+		return func(t *testing.T, resp *etree.Element) {
+			spread(t, resp)
+			ea := encChild(t, resp, "EncryptedAssertion")
+			real := ea.ChildElements()[len(ea.ChildElements())-1]
+			ki := encChild(t, real, "KeyInfo")
+			x := encChild(t, ki, "X509Data")
+			x.RemoveChild(encChild(t, x, "X509Certificate"))
+			is := x.CreateElement("ds:X509IssuerSerial")
+			is.CreateElement("ds:X509IssuerName").SetText(cert.Issuer.String())
+			is.CreateElement("ds:X509SerialNumber").SetText(cert.SerialNumber.String())
+		}
+	}
+	cases := []struct {
+		name  string
+		to    *x509.Certificate
+		edit  func(t *testing.T, resp *etree.Element)
+		ok    bool
+		calls int
+	}{
+		{"current key named by X509IssuerSerial", c0, issuerSerial(c0), true, 1},
+		{"next key named by X509IssuerSerial", c1, issuerSerial(c1), true, 2},
+		{"worst case: no EncryptedKey names a key", c0, func(t *testing.T, resp *etree.Element) { encWorstCase(t, resp) }, false, 3},
+		{"current key named on the last EncryptedKey", c0, spread, true, 1},
+		{"next key named on the last EncryptedKey", c1, spread, true, 2},
+		{"previous key named by public key on the last EncryptedKey", c2, spread, true, 3},
+		{"one EncryptedKey for the previous key", c2, nil, true, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, h := range []*encHSMKey{h0, h1, h2} {
+				h.opts = nil
+			}
+			e := newTestEnv(t, threeKeys)
+			mods := []func(*saml2sptest.Response){encFor(c.to, saml2sptest.Encryption{})}
+			if c.edit != nil {
+				mods = append(mods, encEdit(c.edit)(t))
+			}
+			_, err := e.parse(e.mint(e.response(mods...)))
+			if c.ok {
+				require.NoError(t, err)
+			} else {
+				encIsDecryptionError(t, err)
+			}
+			calls := len(h0.opts) + len(h1.opts) + len(h2.opts)
+			assert.Equal(t, c.calls, calls, "RSA operations (at most one per SP key)")
+		})
+	}
 }

@@ -26,9 +26,12 @@
 // Accepted: EncryptedData with AES-128/192/256-GCM or -CBC, the content key
 // in an EncryptedKey with RSA-OAEP (rsa-oaep-mgf1p, or XML Encryption 1.1
 // rsa-oaep with its DigestMethod and MGF), inside the EncryptedData's
-// KeyInfo or next to it in the EncryptedAssertion. Refused: RSA PKCS#1 v1.5
-// key transport, Triple-DES, and RetrievalMethod or anything else that
-// fetches or transforms; there is no opt-in.
+// KeyInfo, next to it in the EncryptedAssertion, or next to it and named by
+// a same-document ds:RetrievalMethod (Okta's layout; no other
+// RetrievalMethod is followed). Refused, with an error that names the
+// algorithm and what to configure instead: RSA PKCS#1 v1.5 key transport,
+// Triple-DES and any other algorithm; there is no opt-in. Anything that
+// fetches or transforms is refused too.
 //
 // Encryption is not authentication: anyone can encrypt for the SP's public
 // certificate. The Response signature, when present, is verified over the
@@ -42,7 +45,10 @@
 //
 // To roll the SP key over, publish the new key pair as Config.NextKey, then
 // make it Config.Key and keep the old private key in Config.PreviousKeys
-// until no IdP encrypts for it any more: every key is tried.
+// until no IdP encrypts for it any more. Each key decrypts at most one
+// EncryptedKey per Response (one RSA operation), the one whose KeyInfo
+// names its certificate or public key, else the first that names none of
+// them, so a Response costs at most one RSA operation per SP key.
 package saml2sp
 
 import (
@@ -55,6 +61,8 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
+
+	"github.com/saml2sp/saml2sp/internal/xmlenc"
 )
 
 // Defaults applied by New.
@@ -108,7 +116,9 @@ type Config struct {
 	// PreviousKeys are keys that Key replaced. They only decrypt
 	// EncryptedAssertions, for IdPs that still encrypt for an old
 	// certificate; they are not published and never sign. Only RSA keys
-	// decrypt.
+	// decrypt. Having no certificate here, they are recognized in an
+	// EncryptedKey's KeyInfo by their public key only (X509Certificate,
+	// RSAKeyValue, X509SKI), not by X509IssuerSerial.
 	PreviousKeys []crypto.Decrypter
 
 	// NameIDFormat requested from the IdP and published in metadata. Empty
@@ -175,9 +185,9 @@ type SP struct {
 	cfg Config
 	// idp holds the IdP in force; SetIdentityProvider replaces it.
 	idp *atomic.Pointer[IdentityProvider]
-	// decrypters are the SP keys that decrypt assertions, in the order
-	// tried: Key, NextKey, PreviousKeys.
-	decrypters []crypto.Decrypter
+	// decrypters are the SP keys that decrypt assertions, with their
+	// certificates, in the order tried: Key, NextKey, PreviousKeys.
+	decrypters []xmlenc.Key
 }
 
 // New checks cfg, fills in defaults and returns the SP.
@@ -316,10 +326,10 @@ func (sp *SP) current() *SP {
 
 // checkSPKeys checks NextKey and PreviousKeys and returns the keys that
 // decrypt assertions, in the order they are tried.
-func checkSPKeys(cfg *Config) ([]crypto.Decrypter, error) {
-	var out []crypto.Decrypter
+func checkSPKeys(cfg *Config) ([]xmlenc.Key, error) {
+	var out []xmlenc.Key
 	if d := asDecrypter(cfg.Key); d != nil {
-		out = append(out, d)
+		out = append(out, xmlenc.Key{Decrypter: d, Certificate: cfg.Certificate})
 	}
 	if nk := cfg.NextKey; nk != nil {
 		switch {
@@ -331,7 +341,7 @@ func checkSPKeys(cfg *Config) ([]crypto.Decrypter, error) {
 			return nil, fmt.Errorf("%w: NextKey.Key does not match NextKey.Certificate", ErrConfig)
 		}
 		if d := asDecrypter(nk.Key); d != nil {
-			out = append(out, d)
+			out = append(out, xmlenc.Key{Decrypter: d, Certificate: nk.Certificate})
 		}
 	}
 	for i, k := range cfg.PreviousKeys {
@@ -341,7 +351,7 @@ func checkSPKeys(cfg *Config) ([]crypto.Decrypter, error) {
 		if _, ok := k.Public().(*rsa.PublicKey); !ok {
 			return nil, fmt.Errorf("%w: PreviousKeys[%d] is a %T; only RSA keys decrypt assertions", ErrConfig, i, k.Public())
 		}
-		out = append(out, k)
+		out = append(out, xmlenc.Key{Decrypter: k})
 	}
 	return out, nil
 }

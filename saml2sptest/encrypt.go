@@ -31,6 +31,14 @@ type Encryption struct {
 	MGF string
 	// OAEPParams, when set, is the OAEP label, sent as xenc:OAEPparams.
 	OAEPParams []byte
+	// OktaLayout puts the EncryptedKey next to the EncryptedData in the
+	// EncryptedAssertion, as Okta (and OpenSAML's "peer" key placement)
+	// does: the EncryptedData's KeyInfo holds only
+	// <ds:RetrievalMethod Type="...#EncryptedKey" URI="#id"/>, and the
+	// EncryptedKey, with that Id, ends with a ReferenceList back to the
+	// EncryptedData. By default the EncryptedKey sits inside the
+	// EncryptedData's KeyInfo.
+	OktaLayout bool
 }
 
 var (
@@ -45,7 +53,8 @@ var (
 
 // encryptAssertion returns a saml:EncryptedAssertion holding a, encrypted
 // for cert as e says, with the EncryptedKey inside the EncryptedData's
-// KeyInfo. a must declare every namespace it uses (assertion does).
+// KeyInfo or, with e.OktaLayout, next to it. a must declare every namespace
+// it uses (assertion does).
 func encryptAssertion(a *etree.Element, cert *x509.Certificate, e Encryption) (*etree.Element, error) {
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
@@ -87,7 +96,30 @@ func encryptAssertion(a *etree.Element, cert *x509.Certificate, e Encryption) (*
 	ea := etree.NewElement("saml:EncryptedAssertion")
 	ea.CreateAttr("xmlns:saml", nsAssertion)
 	ea.AddChild(ed)
+	if e.OktaLayout {
+		oktaLayout(ea, ed)
+	}
 	return ea, nil
+}
+
+// oktaLayout moves the EncryptedKey out of ed's KeyInfo to follow ed in
+// ea, and names it from there with a RetrievalMethod.
+func oktaLayout(ea, ed *etree.Element) {
+	edID, ekID := newID("_"), newID("_")
+	ki := ed.SelectElement("KeyInfo")
+	ek := ki.SelectElement("EncryptedKey")
+	ki.RemoveChild(ek)
+	rm := ki.CreateElement("ds:RetrievalMethod")
+	rm.CreateAttr("Type", xmlenc.TypeEncryptedKey)
+	rm.CreateAttr("URI", "#"+ekID)
+	ed.CreateAttr("Id", edID)
+	// Detached from ed and its KeyInfo, the EncryptedKey declares the
+	// prefixes it used from them.
+	ek.CreateAttr("xmlns:xenc", xmlenc.NS)
+	ek.CreateAttr("xmlns:ds", xmlenc.NSDSig)
+	ek.CreateAttr("Id", ekID)
+	ek.CreateElement("xenc:ReferenceList").CreateElement("xenc:DataReference").CreateAttr("URI", "#"+edID)
+	ea.AddChild(ek)
 }
 
 // lookupURI returns the URI in uris that equals name or ends in "#"+name.

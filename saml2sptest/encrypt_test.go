@@ -88,8 +88,13 @@ func TestEncryptXMLSec1(t *testing.T) {
 		{Data: "aes128-cbc"}, {Data: "aes192-cbc"}, {Data: "aes256-cbc"},
 		{Data: "aes128-gcm"}, {Data: "aes192-gcm"}, {Data: "aes256-gcm"},
 		{OAEPParams: []byte("label")},
+		{Data: "aes256-cbc", OktaLayout: true},
 	} {
-		t.Run(e.Data+string(e.OAEPParams), func(t *testing.T) {
+		name := e.Data + string(e.OAEPParams)
+		if e.OktaLayout {
+			name += " Okta layout"
+		}
+		t.Run(name, func(t *testing.T) {
 			doc, err := idp.ResponseXML(Response{Destination: testACS, Audience: testSPID, Encrypt: cert, Encryption: e})
 			if err != nil {
 				t.Fatal(err)
@@ -99,7 +104,19 @@ func TestEncryptXMLSec1(t *testing.T) {
 				t.Fatal(err)
 			}
 			plain := filepath.Join(dir, "plain.xml")
-			if out, err := exec.Command(bin, "--decrypt", "--privkey-pem", keyFile, "--output", plain, in).CombinedOutput(); err != nil {
+			if got := strings.Contains(string(doc), `<ds:RetrievalMethod Type="http://www.w3.org/2001/04/xmlenc#EncryptedKey" URI="#_`); got != e.OktaLayout {
+				t.Fatalf("RetrievalMethod in the EncryptedData's KeyInfo: %v, want %v\n%s", got, e.OktaLayout, doc)
+			}
+			if got := strings.Contains(string(doc), `</xenc:EncryptedData><xenc:EncryptedKey `); got != e.OktaLayout {
+				t.Fatalf("EncryptedKey after the EncryptedData: %v, want %v\n%s", got, e.OktaLayout, doc)
+			}
+			args := []string{"--decrypt", "--privkey-pem", keyFile, "--output", plain}
+			if e.OktaLayout {
+				// xmlsec1 follows the RetrievalMethod once told that Id is
+				// the EncryptedKey's ID attribute.
+				args = append(args, "--id-attr:Id", "http://www.w3.org/2001/04/xmlenc#:EncryptedKey")
+			}
+			if out, err := exec.Command(bin, append(args, in)...).CombinedOutput(); err != nil {
 				t.Fatalf("xmlsec1 --decrypt: %v\n%s", err, out)
 			}
 			out, err := os.ReadFile(plain)

@@ -47,6 +47,16 @@ func FuzzDecrypt(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(b, bytes.Repeat([]byte{0x10}, 32))
+		// Okta's form: a RetrievalMethod names the peer.
+		ek.CreateAttr("Id", "_ek1")
+		ed.InsertChildAt(1, etree.NewElement("ds:KeyInfo"))
+		rm := ed.SelectElement("KeyInfo").CreateElement("ds:RetrievalMethod")
+		rm.CreateAttr("Type", TypeEncryptedKey)
+		rm.CreateAttr("URI", "#_ek1")
+		if b, err = doc.WriteToBytes(); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, []byte{})
 	}
 	f.Add([]byte(`<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><xenc:CipherData><xenc:CipherValue>AAAA</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>`), make([]byte, 28))
 	keys := decrypters(a)
@@ -71,7 +81,7 @@ func FuzzDecrypt(f *testing.F) {
 			}
 			ed, peers = kids[0], kids[1:]
 		}
-		pt, err := Decrypt(ed, peers, keys, 1<<16)
+		pt, err := Decrypt(Message{EncryptedData: ed, Peers: peers, Document: d.Root(), MaxSize: 1 << 16}, keys)
 		if err != nil && (!errors.Is(err, ErrDecrypt) || pt != nil) {
 			t.Fatalf("got (%q, %v)", pt, err)
 		}

@@ -6,20 +6,30 @@
 // Everything else is refused rather than ignored: RSA PKCS#1 v1.5 key
 // transport (Bleichenbacher's attack), Triple-DES, key agreement, key
 // wrapping, and every construct that makes a processor fetch or transform
-// data (ds:RetrievalMethod, xenc:CipherReference, Transforms). The
-// content key is only ever looked for in two fixed places: the EncryptedData's
-// ds:KeyInfo, and EncryptedKey elements the caller found next to it.
+// data (xenc:CipherReference, Transforms, and every ds:RetrievalMethod but
+// one). The content key is only ever looked for in three fixed places: the
+// EncryptedData's ds:KeyInfo; EncryptedKey elements the caller found next to
+// it; or, when the EncryptedData's KeyInfo holds exactly one
+// ds:RetrievalMethod of Type EncryptedKey with a same-document "#id" URI and
+// no children (the layout of Okta and OpenSAML's "peer" placement), the one
+// EncryptedKey next to it that carries that Id, which must be unique in the
+// whole document.
 //
-// Every failure wraps ErrDecrypt. The messages say which structural rule
-// failed (for logs), but never whether CBC padding, a GCM tag or the
-// content-key length was wrong: those are one message.
+// RSA work is bounded: each SP key performs at most one private-key
+// operation per message, on the EncryptedKey chosen for it (see Decrypt).
+//
+// Every failure wraps ErrDecrypt. An algorithm this package refuses or does
+// not implement is an *AlgorithmError, which also wraps ErrAlgorithm: it
+// names the algorithm and what to configure instead, and is found before any
+// RSA operation, so it depends on nothing but what the sender chose to write
+// in plaintext. The other messages say which structural rule failed (for
+// logs), but never whether CBC padding, a GCM tag or the content-key length
+// was wrong: those are one message.
 package xmlenc
 
 import (
 	"crypto"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -92,14 +102,6 @@ var mgfMethods = map[string]crypto.Hash{
 	MGF1SHA1: crypto.SHA1, MGF1SHA224: crypto.SHA224, MGF1SHA256: crypto.SHA256, MGF1SHA384: crypto.SHA384, MGF1SHA512: crypto.SHA512,
 }
 
-var refused = map[string]string{
-	RSA15:            "RSA PKCS#1 v1.5 key transport is refused (Bleichenbacher's attack); configure the IdP to use RSA-OAEP",
-	TripleDESCBC:     "Triple-DES is refused; configure the IdP to use AES-GCM or AES-CBC",
-	NS + "kw-aes128": "AES key wrap needs a shared secret key, which this SP does not have",
-	NS + "kw-aes192": "AES key wrap needs a shared secret key, which this SP does not have",
-	NS + "kw-aes256": "AES key wrap needs a shared secret key, which this SP does not have",
-}
-
 // Bounds on the work one EncryptedData may cause.
 const (
 	// MaxEncryptedKeys bounds the EncryptedKey elements tried (each costs
@@ -108,73 +110,120 @@ const (
 	maxOAEPParams    = 1024
 )
 
-// ErrDecrypt is wrapped by every error of this package.
-var ErrDecrypt = errors.New("xmlenc: decryption failed")
-
-func fail(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrDecrypt, fmt.Sprintf(format, args...))
-}
-
 // errContent is the one error for every failure after a content key was
 // recovered: wrong key length, CBC padding, GCM tag, truncated ciphertext.
 var errContent = fail("the content could not be decrypted with the recovered content key")
 
-// Decrypt returns the plaintext of the xenc:EncryptedData element ed.
+// Message is an xenc:EncryptedData and what Decrypt needs to find its
+// content key.
+type Message struct {
+	// EncryptedData is the xenc:EncryptedData element.
+	EncryptedData *etree.Element
+	// Peers are the EncryptedKey elements next to it (the other children of
+	// SAML's EncryptedAssertion): EncryptedKey candidates, and the only ones
+	// a RetrievalMethod may name.
+	Peers []*etree.Element
+	// Document is the root of the received document, in which the Id a
+	// RetrievalMethod names must be unique. Nil means the root of the tree
+	// EncryptedData sits in; when it is another tree, the Id must be unique
+	// in both.
+	Document *etree.Element
+	// Recipient is this SP's entity ID: an EncryptedKey whose Recipient
+	// attribute names another is skipped. Empty skips none.
+	Recipient string
+	// MaxSize bounds each ciphertext in bytes.
+	MaxSize int
+}
+
+// Decrypt returns the plaintext of m.EncryptedData, decrypted with one of
+// keys, which are tried in order.
 //
-// The content key comes from the xenc:EncryptedKey children of ed's
-// ds:KeyInfo and from peers (EncryptedKey elements the caller found next to
-// ed, such as SAML's EncryptedAssertion allows); at most MaxEncryptedKeys in
-// all. Each is decrypted with each of keys in turn until the content
-// decrypts. Nothing is ever fetched: a ds:RetrievalMethod, CipherReference or
-// Transform anywhere in ed or peers is an error. maxSize bounds the
-// ciphertext in bytes.
-func Decrypt(ed *etree.Element, peers []*etree.Element, keys []crypto.Decrypter, maxSize int) ([]byte, error) {
-	if !is(ed, NS, "EncryptedData") {
-		return nil, fail("%s is not an xenc:EncryptedData", ed.FullTag())
+// The EncryptedKey candidates are the EncryptedKey children of the
+// EncryptedData's ds:KeyInfo and m.Peers, in that order, at most
+// MaxEncryptedKeys in all; or, when that KeyInfo holds a RetrievalMethod,
+// only the peer it names (see the package doc). Candidates whose Recipient
+// names another SP are skipped. Every candidate's algorithms are checked
+// before any private-key operation.
+//
+// Each key then decrypts at most one candidate, so a message costs at most
+// len(keys) RSA operations however many EncryptedKeys it carries:
+//
+//   - the first candidate whose ds:KeyInfo names that key: an
+//     X509Certificate or RSAKeyValue with its public key, an X509SKI equal
+//     to its certificate's SubjectKeyId or to the SHA-1 of its public key,
+//     or the X509IssuerSerial of its certificate (keys without a
+//     certificate are matched by public key only);
+//   - otherwise, the first candidate that names none of keys (no KeyInfo,
+//     or one that names a certificate this SP does not have);
+//   - otherwise none.
+//
+// Nothing is ever fetched: a CipherReference, a Transform, or any other
+// RetrievalMethod anywhere in the EncryptedData or the peers is an error.
+func Decrypt(m Message, keys []Key) ([]byte, error) {
+	ed := m.EncryptedData
+	if ed == nil || !is(ed, NS, "EncryptedData") {
+		return nil, fail("not an xenc:EncryptedData")
 	}
-	for _, el := range append([]*etree.Element{ed}, peers...) {
-		if err := refuseReferences(el); err != nil {
-			return nil, err
-		}
-	}
-	data, err := readEncryptedData(ed, maxSize)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range peers {
+	for _, p := range m.Peers {
 		if !is(p, NS, "EncryptedKey") {
 			return nil, fail("%s is not an xenc:EncryptedKey", p.FullTag())
 		}
 	}
-	candidates := append(append([]*etree.Element{}, data.keys...), peers...)
+	if len(m.Peers) > MaxEncryptedKeys {
+		return nil, fail("%d EncryptedKeys; at most %d are tried", len(m.Peers), MaxEncryptedKeys)
+	}
+	for _, el := range append([]*etree.Element{ed}, m.Peers...) {
+		if err := refuseReferences(el, ed); err != nil {
+			return nil, err
+		}
+	}
+	data, err := readEncryptedData(ed, m.MaxSize)
+	if err != nil {
+		return nil, err
+	}
+	candidates := append(append([]*etree.Element{}, data.keys...), m.Peers...)
 	switch {
-	case len(candidates) == 0:
-		return nil, fail("no EncryptedKey in the EncryptedData's KeyInfo or next to it")
 	case len(candidates) > MaxEncryptedKeys:
 		return nil, fail("%d EncryptedKeys; at most %d are tried", len(candidates), MaxEncryptedKeys)
+	case data.retrieval != nil:
+		ek, err := resolveRetrieval(data.retrieval, m)
+		if err != nil {
+			return nil, err
+		}
+		candidates = []*etree.Element{ek}
+	case len(candidates) == 0:
+		return nil, fail("no EncryptedKey in the EncryptedData's KeyInfo or next to it")
 	}
 	var eks []*encryptedKey
 	for _, c := range candidates {
-		ek, err := readEncryptedKey(c, maxSize)
+		if r, ok := attr(c, "Recipient"); ok && m.Recipient != "" && r != m.Recipient {
+			continue
+		}
+		ek, err := readEncryptedKey(c, m.MaxSize)
 		if err != nil {
 			return nil, err
 		}
 		eks = append(eks, ek)
 	}
+	if len(eks) == 0 {
+		return nil, fail("every EncryptedKey names another Recipient")
+	}
 	if len(keys) == 0 {
 		return nil, fail("no private key to decrypt with")
 	}
+	plan := assign(eks, keys)
 	recovered := false
-	for _, ek := range eks {
-		for _, k := range keys {
-			cek, err := ek.unwrap(k)
-			if err != nil {
-				continue
-			}
-			recovered = true
-			if pt, err := data.decrypt(cek); err == nil {
-				return pt, nil
-			}
+	for i, k := range keys {
+		if plan[i] == nil {
+			continue
+		}
+		cek, err := plan[i].unwrap(k.Decrypter)
+		if err != nil {
+			continue
+		}
+		recovered = true
+		if pt, err := data.decrypt(cek); err == nil {
+			return pt, nil
 		}
 	}
 	if recovered {
@@ -185,27 +234,41 @@ func Decrypt(ed *etree.Element, peers []*etree.Element, keys []crypto.Decrypter,
 
 // refuseReferences rejects anything that would make a processor dereference
 // a URI or run a transform (XSLT included), and key agreement, wherever it
-// sits.
-func refuseReferences(root *etree.Element) error {
+// sits under root. The one exception is a RetrievalMethod child of ed's own
+// KeyInfo, which resolveRetrieval checks (its children are still walked
+// here, so a Transform inside it is refused).
+func refuseReferences(root, ed *etree.Element) error {
 	stack := []*etree.Element{root}
 	for len(stack) > 0 {
 		el := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		switch el.Tag {
-		case "RetrievalMethod", "CipherReference", "Transforms", "Transform":
+		case "RetrievalMethod":
+			if !isKeyInfoRetrieval(el, ed) {
+				return fail("RetrievalMethod is not followed here; the content key must be inline or next to the EncryptedData")
+			}
+		case "CipherReference", "Transforms", "Transform":
 			return fail("%s is not followed; the content key must be inline", el.Tag)
 		case "AgreementMethod", "DerivedKey", "KeyDerivationMethod":
-			return fail("key agreement (%s) is not supported; use RSA-OAEP key transport", el.Tag)
+			return refuseAlgorithm("key agreement (%s) is not supported; %s", el.Tag, useOAEP)
 		}
 		stack = append(stack, el.ChildElements()...)
 	}
 	return nil
 }
 
+// isKeyInfoRetrieval reports whether el is a ds:RetrievalMethod child of
+// the ds:KeyInfo child of ed.
+func isKeyInfoRetrieval(el, ed *etree.Element) bool {
+	ki := el.Parent()
+	return is(el, NSDSig, "RetrievalMethod") && ki != nil && is(ki, NSDSig, "KeyInfo") && ki.Parent() == ed
+}
+
 // encryptedData is a checked EncryptedData.
 type encryptedData struct {
 	alg        dataAlgorithm
 	keys       []*etree.Element // EncryptedKey children of KeyInfo
+	retrieval  *etree.Element   // the RetrievalMethod child of KeyInfo, if any
 	ciphertext []byte
 }
 
@@ -249,11 +312,19 @@ func readEncryptedData(ed *etree.Element, maxSize int) (*encryptedData, error) {
 			switch {
 			case is(c, NS, "EncryptedKey"):
 				d.keys = append(d.keys, c)
+			case is(c, NSDSig, "RetrievalMethod"):
+				if d.retrieval != nil {
+					return nil, fail("KeyInfo of the EncryptedData holds more than one RetrievalMethod")
+				}
+				d.retrieval = c
 			case is(c, NSDSig, "KeyName"):
-				// A label only; every key is tried anyway.
+				// A label only; the EncryptedKey says which key it needs.
 			default:
-				return nil, fail("KeyInfo of the EncryptedData holds %s; only EncryptedKey is supported", c.FullTag())
+				return nil, fail("KeyInfo of the EncryptedData holds %s; only EncryptedKey or one RetrievalMethod is supported", c.FullTag())
 			}
+		}
+		if d.retrieval != nil && len(d.keys) > 0 {
+			return nil, fail("KeyInfo of the EncryptedData holds both an EncryptedKey and a RetrievalMethod")
 		}
 	}
 	if d.ciphertext, err = cipherValue(g[2], maxSize); err != nil {
@@ -277,12 +348,13 @@ type encryptedKey struct {
 	digest, mgf crypto.Hash
 	label       []byte
 	ciphertext  []byte
+	hints       keyHints // which SP key its KeyInfo names
 }
 
 func readEncryptedKey(ek *etree.Element, maxSize int) (*encryptedKey, error) {
-	// Schema order; KeyInfo (how the IdP names our certificate),
-	// ReferenceList and CarriedKeyName are hints that are not needed, since
-	// every SP key is tried.
+	// Schema order; KeyInfo (how the IdP names our certificate) only
+	// chooses the SP key that tries it; ReferenceList and CarriedKeyName are
+	// not needed.
 	g, err := sequence(ek,
 		xmlsafe.One(NS, "EncryptionMethod"),
 		xmlsafe.Optional(NSDSig, "KeyInfo"),
@@ -319,8 +391,11 @@ func readEncryptedKey(ek *etree.Element, maxSize int) (*encryptedKey, error) {
 				return nil, err
 			}
 			h, ok := digestMethods[d]
-			if !ok || len(p.ChildElements()) > 0 {
+			if !ok {
 				return nil, unsupported("OAEP digest", d)
+			}
+			if len(p.ChildElements()) > 0 {
+				return nil, fail("DigestMethod has parameters")
 			}
 			k.digest = h
 		case is(p, NS11, "MGF") && uri == RSAOAEP:
@@ -329,8 +404,11 @@ func readEncryptedKey(ek *etree.Element, maxSize int) (*encryptedKey, error) {
 				return nil, err
 			}
 			h, ok := mgfMethods[m]
-			if !ok || len(p.ChildElements()) > 0 {
+			if !ok {
 				return nil, unsupported("OAEP mask generation function", m)
+			}
+			if len(p.ChildElements()) > 0 {
+				return nil, fail("MGF has parameters")
 			}
 			k.mgf = h
 		case is(p, NS, "OAEPparams"):
@@ -344,14 +422,10 @@ func readEncryptedKey(ek *etree.Element, maxSize int) (*encryptedKey, error) {
 	if k.ciphertext, err = cipherValue(g[2], maxSize); err != nil {
 		return nil, err
 	}
-	return k, nil
-}
-
-func unsupported(what, uri string) error {
-	if why, ok := refused[uri]; ok {
-		return fail("%s", why)
+	if g[1] != nil {
+		k.hints = readHints(g[1])
 	}
-	return fail("%s algorithm %q is not supported", what, uri)
+	return k, nil
 }
 
 // checkKeySize accepts an EncryptionMethod of a block cipher with no
@@ -436,12 +510,20 @@ func text(el *etree.Element) (string, error) {
 
 // algorithm returns the unprefixed Algorithm attribute.
 func algorithm(el *etree.Element) (string, error) {
-	for _, a := range el.Attr {
-		if a.Space == "" && a.Key == "Algorithm" {
-			return a.Value, nil
-		}
+	if v, ok := attr(el, "Algorithm"); ok {
+		return v, nil
 	}
 	return "", fail("%s has no Algorithm", el.Tag)
+}
+
+// attr returns the unprefixed attribute key of el.
+func attr(el *etree.Element, key string) (string, bool) {
+	for _, a := range el.Attr {
+		if a.Space == "" && a.Key == key {
+			return a.Value, true
+		}
+	}
+	return "", false
 }
 
 // is and children are xmlsafe's schema readers, with this package's errors.

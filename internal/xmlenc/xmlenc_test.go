@@ -90,12 +90,18 @@ func standalone(el *etree.Element) *etree.Element {
 	return out
 }
 
-func decrypters(keys ...*rsa.PrivateKey) []crypto.Decrypter {
-	out := make([]crypto.Decrypter, len(keys))
+func decrypters(keys ...*rsa.PrivateKey) []Key {
+	out := make([]Key, len(keys))
 	for i, k := range keys {
-		out[i] = k
+		out[i] = Key{Decrypter: k}
 	}
 	return out
+}
+
+// decrypt is Decrypt of ed and its peers, with no document to resolve a
+// RetrievalMethod in but ed's own.
+func decrypt(ed *etree.Element, peers []*etree.Element, keys []Key, maxSize int) ([]byte, error) {
+	return Decrypt(Message{EncryptedData: ed, Peers: peers, MaxSize: maxSize}, keys)
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -120,7 +126,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ed := encrypt(t, &a.PublicKey, c.o)
 			// The right key is tried after a wrong one, as in key rollover.
-			pt, err := Decrypt(ed, nil, decrypters(b, a), 1<<20)
+			pt, err := decrypt(ed, nil, decrypters(b, a), 1<<20)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,12 +171,12 @@ func TestOAEPParametersHonoured(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ed := encrypt(t, &a.PublicKey, c.o)
-			if _, err := Decrypt(ed, nil, decrypters(a), 1<<20); err != nil {
+			if _, err := decrypt(ed, nil, decrypters(a), 1<<20); err != nil {
 				t.Fatalf("unmodified: %v", err)
 			}
 			c.rewrite(keyMethod(ed))
 			ed = reparse(t, ed)
-			_, err := Decrypt(ed, nil, decrypters(a), 1<<20)
+			_, err := decrypt(ed, nil, decrypters(a), 1<<20)
 			if !errors.Is(err, ErrDecrypt) || !strings.Contains(err.Error(), "no EncryptedKey could be decrypted") {
 				t.Fatalf("got %v, want the key-transport failure", err)
 			}
@@ -259,11 +265,12 @@ func TestRejections(t *testing.T) {
 		name    string
 		o       EncryptOptions
 		mutate  mutation
-		keys    []crypto.Decrypter
+		keys    []Key
 		content bool   // the one content-failure message
+		alg     bool   // an *AlgorithmError, that says what to change
 		want    string // part of the message otherwise
 	}{
-		{name: "RetrievalMethod in EncryptedData KeyInfo", want: "RetrievalMethod is not followed",
+		{name: "RetrievalMethod next to an EncryptedKey in EncryptedData KeyInfo", want: "both an EncryptedKey and a RetrievalMethod",
 			mutate: same(addTo("./KeyInfo", `<ds:RetrievalMethod `+ds+` Type="http://www.w3.org/2001/04/xmlenc#EncryptedKey" URI="#_ek"/>`))},
 		{name: "RetrievalMethod with XSLT in EncryptedKey KeyInfo", want: "is not followed",
 			mutate: same(addTo("./KeyInfo/EncryptedKey", `<ds:KeyInfo `+ds+`><ds:RetrievalMethod URI="http://evil.example/k"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"/></ds:Transforms></ds:RetrievalMethod></ds:KeyInfo>`))},
@@ -273,19 +280,19 @@ func TestRejections(t *testing.T) {
 				cd.RemoveChild(cd.SelectElement("CipherValue"))
 				addTo("./CipherData", `<xenc:CipherReference `+xenc+` URI="http://evil.example/ct"/>`)(t, ed)
 			})},
-		{name: "key agreement", want: "key agreement",
+		{name: "key agreement", alg: true, want: "key agreement",
 			mutate: same(addTo("./KeyInfo", `<xenc:AgreementMethod `+xenc+` Algorithm="http://www.w3.org/2009/xmlenc11#ECDH-ES"/>`))},
-		{name: "RSA-1_5 key transport", want: "Bleichenbacher",
+		{name: "RSA-1_5 key transport", alg: true, want: "Bleichenbacher",
 			mutate: same(func(t *testing.T, ed *etree.Element) {
 				setKeyAlg(ed, RSA15)
 				em := keyMethod(ed)
 				em.RemoveChild(findAttr(em, "DigestMethod"))
 			})},
-		{name: "Triple-DES", want: "Triple-DES is refused", mutate: same(func(t *testing.T, ed *etree.Element) { setData(ed, TripleDESCBC) })},
-		{name: "AES key wrap", want: "key wrap", mutate: same(func(t *testing.T, ed *etree.Element) { setKeyAlg(ed, NS+"kw-aes128") })},
-		{name: "unknown content algorithm", want: "not supported", mutate: same(func(t *testing.T, ed *etree.Element) { setData(ed, NS+"aes128-ofb") })},
-		{name: "content algorithm used for the key", want: "not supported", mutate: same(func(t *testing.T, ed *etree.Element) { setKeyAlg(ed, AES128GCM) })},
-		{name: "key algorithm used for the content", want: "not supported", mutate: same(func(t *testing.T, ed *etree.Element) { setData(ed, RSAOAEP) })},
+		{name: "Triple-DES", alg: true, want: "Triple-DES (" + TripleDESCBC + ") is refused; configure the IdP to encrypt assertions with AES-GCM", mutate: same(func(t *testing.T, ed *etree.Element) { setData(ed, TripleDESCBC) })},
+		{name: "AES key wrap", alg: true, want: "key wrap", mutate: same(func(t *testing.T, ed *etree.Element) { setKeyAlg(ed, NS+"kw-aes128") })},
+		{name: "unknown content algorithm", alg: true, want: `"` + NS + `aes128-ofb" is not supported; configure the IdP to encrypt assertions with AES-GCM`, mutate: same(func(t *testing.T, ed *etree.Element) { setData(ed, NS+"aes128-ofb") })},
+		{name: "content algorithm used for the key", alg: true, want: "not supported; configure the IdP to transport the key with RSA-OAEP", mutate: same(func(t *testing.T, ed *etree.Element) { setKeyAlg(ed, AES128GCM) })},
+		{name: "key algorithm used for the content", alg: true, want: "not supported", mutate: same(func(t *testing.T, ed *etree.Element) { setData(ed, RSAOAEP) })},
 		{name: "no Algorithm", want: "no Algorithm", mutate: same(func(t *testing.T, ed *etree.Element) {
 			ed.SelectElement("EncryptionMethod").RemoveAttr("Algorithm")
 		})},
@@ -298,12 +305,12 @@ func TestRejections(t *testing.T) {
 			ed.RemoveChild(ed.SelectElement("EncryptionMethod"))
 		})},
 		{name: "KeySize mismatch", want: "KeySize", mutate: same(addTo("./EncryptionMethod", `<xenc:KeySize `+xenc+`>128</xenc:KeySize>`))},
-		{name: "unknown OAEP digest", want: "OAEP digest", mutate: same(func(t *testing.T, ed *etree.Element) {
+		{name: "unknown OAEP digest", alg: true, want: "OAEP digest", mutate: same(func(t *testing.T, ed *etree.Element) {
 			findAttr(keyMethod(ed), "DigestMethod").CreateAttr("Algorithm", "http://www.w3.org/2001/04/xmlenc#ripemd160")
 		})},
 		{name: "MGF on rsa-oaep-mgf1p", want: "unsupported parameter", mutate: same(addTo("./KeyInfo/EncryptedKey/EncryptionMethod",
 			`<xenc11:MGF xmlns:xenc11="`+NS11+`" Algorithm="`+MGF1SHA256+`"/>`))},
-		{name: "unknown MGF", o: EncryptOptions{KeyTransport: RSAOAEP}, want: "mask generation", mutate: same(func(t *testing.T, ed *etree.Element) {
+		{name: "unknown MGF", o: EncryptOptions{KeyTransport: RSAOAEP}, alg: true, want: "mask generation", mutate: same(func(t *testing.T, ed *etree.Element) {
 			findAttr(keyMethod(ed), "MGF").CreateAttr("Algorithm", NS11+"mgf1sha3-256")
 		})},
 		{name: "two DigestMethods", want: "more than one", mutate: same(addTo("./KeyInfo/EncryptedKey/EncryptionMethod",
@@ -338,8 +345,8 @@ func TestRejections(t *testing.T) {
 			setBytes(dataCipherValue(ed), make([]byte, 2000))
 		})},
 		{name: "wrong key", keys: decrypters(b), want: "no EncryptedKey could be decrypted", mutate: same(func(*testing.T, *etree.Element) {})},
-		{name: "no keys", keys: []crypto.Decrypter{}, want: "no private key", mutate: same(func(*testing.T, *etree.Element) {})},
-		{name: "ECDSA key", keys: []crypto.Decrypter{ecdsaDecrypter(t)}, want: "no EncryptedKey could be decrypted", mutate: same(func(*testing.T, *etree.Element) {})},
+		{name: "no keys", keys: []Key{}, want: "no private key", mutate: same(func(*testing.T, *etree.Element) {})},
+		{name: "ECDSA key", keys: []Key{{Decrypter: ecdsaDecrypter(t)}}, want: "no EncryptedKey could be decrypted", mutate: same(func(*testing.T, *etree.Element) {})},
 		{name: "corrupted EncryptedKey", want: "no EncryptedKey could be decrypted", mutate: same(func(t *testing.T, ed *etree.Element) {
 			cv := ed.FindElement("./KeyInfo/EncryptedKey/CipherData/CipherValue")
 			k := getBytes(t, cv)
@@ -403,7 +410,7 @@ func TestRejections(t *testing.T) {
 			if keys == nil {
 				keys = decrypters(a)
 			}
-			pt, err := Decrypt(ed, peers, keys, 1000)
+			pt, err := decrypt(ed, peers, keys, 1000)
 			if !errors.Is(err, ErrDecrypt) || pt != nil {
 				t.Fatalf("got (%q, %v), want ErrDecrypt", pt, err)
 			}
@@ -415,6 +422,13 @@ func TestRejections(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %q, want it to mention %q", err, c.want)
+			}
+			var ae *AlgorithmError
+			if errors.As(err, &ae) != c.alg || errors.Is(err, ErrAlgorithm) != c.alg {
+				t.Fatalf("got %q (%T), want an *AlgorithmError: %v", err, err, c.alg)
+			}
+			if c.alg && !strings.Contains(ae.Reason, "configure the IdP") {
+				t.Fatalf("reason %q does not say what to change", ae.Reason)
 			}
 		})
 	}
@@ -450,7 +464,7 @@ func TestPeerEncryptedKey(t *testing.T) {
 	ki := ed.SelectElement("KeyInfo")
 	peer := reparse(t, ki.SelectElement("EncryptedKey"))
 	ed.RemoveChild(ki)
-	pt, err := Decrypt(reparse(t, ed), []*etree.Element{peer}, decrypters(a), 1<<20)
+	pt, err := decrypt(reparse(t, ed), []*etree.Element{peer}, decrypters(a), 1<<20)
 	if err != nil || string(pt) != testPlaintext {
 		t.Fatalf("got (%q, %v)", pt, err)
 	}
@@ -527,7 +541,7 @@ func TestAcceptedVariants(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ed := encrypt(t, &a.PublicKey, c.o)
 			c.mutate(ed)
-			pt, err := Decrypt(reparse(t, ed), nil, decrypters(a), 1<<20)
+			pt, err := decrypt(reparse(t, ed), nil, decrypters(a), 1<<20)
 			if err != nil || string(pt) != testPlaintext {
 				t.Fatalf("got (%q, %v)", pt, err)
 			}

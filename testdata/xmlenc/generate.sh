@@ -5,7 +5,13 @@
 # Response when the template has a Response signature, the order IdPs use.
 #
 # Two independent encryptors, neither of them this repo's Go code:
-#  - xmlsec1 --encrypt, for every content algorithm with rsa-oaep-mgf1p.
+#  - xmlsec1 --encrypt, for every content algorithm with rsa-oaep-mgf1p. For
+#    Okta's layout (the EncryptedKey next to the EncryptedData, named by a
+#    ds:RetrievalMethod) xmlsec1 encrypts with the EncryptedKey, already
+#    carrying its Id and ReferenceList, inside KeyInfo, where xmlsec1 fills
+#    it in; the script then moves that element, unchanged, after the
+#    EncryptedData and puts the RetrievalMethod in its place (xmlsec1
+#    cannot fill in an EncryptedKey that a RetrievalMethod names).
 #    xmlsec1 1.2.x implements neither XML Encryption 1.1 rsa-oaep nor an OAEP
 #    DigestMethod other than SHA-1, so
 #  - openssl (pkeyutl for RSA-OAEP with any digest and MGF1 hash, enc for
@@ -39,7 +45,8 @@ XENC11=http://www.w3.org/2009/xmlenc11#
 # Fixtures: name template sp-key tool content-algorithm key-transport
 # [digest [mgf]]. Templates: simplesamlphp (Assertion signed, saml: declared
 # only on the Response), adfs (Assertion and Response signed), shibboleth
-# (only the Response signed). digest and mgf are short names (sha256,
+# (only the Response signed), okta (Assertion and Response signed; tool
+# xmlsec1-okta writes Okta's RetrievalMethod layout). digest and mgf are short names (sha256,
 # mgf1sha256); "-" leaves the element out (the default, SHA-1).
 FIXTURES=(
 	"encrypted-aes128-cbc simplesamlphp sp xmlsec1 aes128-cbc rsa-oaep-mgf1p sha1"
@@ -55,6 +62,7 @@ FIXTURES=(
 	"encrypted-xenc11-sha256-default-mgf simplesamlphp sp openssl aes192-cbc rsa-oaep sha256 -"
 	"encrypted-xenc11-sha1-mgf1sha384 adfs sp openssl aes256-cbc rsa-oaep - mgf1sha384"
 	"encrypted-mgf1p-sha256 simplesamlphp sp openssl aes256-cbc rsa-oaep-mgf1p sha256"
+	"encrypted-aes256-cbc-okta okta sp xmlsec1-okta aes256-cbc rsa-oaep-mgf1p sha1"
 	"refused-rsa-1_5 simplesamlphp sp xmlsec1 aes128-cbc rsa-1_5 -"
 	"refused-tripledes simplesamlphp sp xmlsec1 tripledes-cbc rsa-oaep-mgf1p sha1"
 )
@@ -159,6 +167,48 @@ encrypted_data() {
 EOF
 }
 
+# encrypted_data_okta DATA-URI KT-URI PARAMS: the xmlsec1 template for
+# Okta's layout, before the move: as encrypted_data, with Ids, the
+# EncryptedKey declaring its own prefixes (it leaves the elements that
+# declare them) and naming the certificate, and a ReferenceList.
+OKTA_ED_ID=_3f8b2a6c9d1e4f7a0b5c8d2e6f9a1b4c
+OKTA_EK_ID=_7c2e9f4a1b6d3e8f0a5b2c7d4e9f1a6b
+encrypted_data_okta() {
+	cat <<EOF
+<xenc:EncryptedData xmlns:xenc="$XENC" Id="$OKTA_ED_ID" Type="${XENC}Element">
+      <xenc:EncryptionMethod Algorithm="$1"/>
+      <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
+        <xenc:EncryptedKey xmlns:xenc="$XENC" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="$OKTA_EK_ID">
+          <xenc:EncryptionMethod Algorithm="$2">$3</xenc:EncryptionMethod>
+          <ds:KeyInfo><ds:X509Data/></ds:KeyInfo>
+          <xenc:CipherData>
+            <xenc:CipherValue></xenc:CipherValue>
+          </xenc:CipherData>
+          <xenc:ReferenceList>
+            <xenc:DataReference URI="#$OKTA_ED_ID"/>
+          </xenc:ReferenceList>
+        </xenc:EncryptedKey>
+      </ds:KeyInfo>
+      <xenc:CipherData>
+        <xenc:CipherValue></xenc:CipherValue>
+      </xenc:CipherData>
+    </xenc:EncryptedData>
+EOF
+}
+
+# okta_move IN OUT: moves the EncryptedKey lines out of the EncryptedData's
+# KeyInfo to follow the EncryptedData, replaced by a RetrievalMethod.
+okta_move() {
+	awk -v id="$OKTA_EK_ID" -v type="${XENC}EncryptedKey" '
+		/<xenc:EncryptedKey[ >]/ {inkey = 1; print "        <ds:RetrievalMethod Type=\"" type "\" URI=\"#" id "\"/>"}
+		inkey {sub(/^    /, ""); key = key $0 "\n"}
+		!inkey {print}
+		/<\/xenc:EncryptedKey>/ {inkey = 0}
+		/<\/xenc:EncryptedData>/ {printf "%s", key}' "$1" >"$2"
+	grep -q 'RetrievalMethod' "$2" && [ "$(grep -c '<xenc:EncryptedKey' "$2")" = 1 ] ||
+		{ echo "FAIL: okta_move did not move the EncryptedKey" >&2; exit 1; }
+}
+
 # assertion_lines FILE: the Assertion element's lines, as the IdP serialized
 # it (without the namespace declarations it inherits).
 assertion_lines() {
@@ -184,7 +234,7 @@ for f in "${FIXTURES[@]}"; do
 	signs_assertion= signs_response=
 	case $tpl in
 	simplesamlphp) signs_assertion=1 ;;
-	adfs) signs_assertion=1 signs_response=1 ;;
+	adfs | okta) signs_assertion=1 signs_response=1 ;;
 	shibboleth) signs_response=1 ;;
 	esac
 	if [ -n "$signs_assertion" ]; then
@@ -207,8 +257,15 @@ for f in "${FIXTURES[@]}"; do
 		oaepparams=
 		[ "$tool" = xmlsec1-oaepparams ] && oaepparams=$(printf 'saml2sp OAEP label' | base64 -w0)
 		encrypted_data "$(data_uri "$data")" "$(kt_uri "$kt")" "$(method_params "$kt" "$digest" "${mgf:--}" "$oaepparams")" "" "" "$ekinfo" >"$tmp/enc-template.xml"
+		if [ "$tool" = xmlsec1-okta ]; then
+			encrypted_data_okta "$(data_uri "$data")" "$(kt_uri "$kt")" "$(method_params "$kt" "$digest" "${mgf:--}" "")" >"$tmp/enc-template.xml"
+		fi
 		xmlsec1 --encrypt --pubkey-cert-pem "$key-cert.pem" --session-key "$(session_key "$data")" \
 			--xml-data "$tmp/cur.xml" --node-xpath "$XP_ASSERTION" --output "$tmp/next.xml" "$tmp/enc-template.xml"
+		if [ "$tool" = xmlsec1-okta ]; then
+			mv "$tmp/next.xml" "$tmp/inline.xml"
+			okta_move "$tmp/inline.xml" "$tmp/next.xml"
+		fi
 		;;
 	openssl)
 		bytes=$(($(session_key "$data" | sed 's/aes-//') / 8))
@@ -260,7 +317,10 @@ for f in "${FIXTURES[@]}"; do
 			{ cat "$tmp/xmllint.log" >&2; exit 1; }
 	fi
 	if [ "$tool" != openssl ]; then
-		xmlsec1 --decrypt --privkey-pem "$key-key.pem" --output "$tmp/plain.xml" "$out" 2>"$tmp/xmlsec1.log" ||
+		# xmlsec1 follows Okta's RetrievalMethod once told that Id is the
+		# EncryptedKey's ID attribute.
+		xmlsec1 --decrypt --privkey-pem "$key-key.pem" --id-attr:Id "$XENC:EncryptedKey" \
+			--output "$tmp/plain.xml" "$out" 2>"$tmp/xmlsec1.log" ||
 			{ cat "$tmp/xmlsec1.log" >&2; echo "FAIL: xmlsec1 does not decrypt $out" >&2; exit 1; }
 		if [ -n "$signs_assertion" ]; then
 			xmlsec1 --verify --pubkey-cert-pem "$IDP/idp-cert.pem" --enabled-key-data key-name,rsa \
