@@ -96,9 +96,6 @@ func TestEncryptedOktaRetrievalMethodRefused(t *testing.T) {
 		{"two RetrievalMethods", func(t *testing.T, resp, ea, rm, ek *etree.Element) {
 			rm.Parent().AddChild(rm.Copy())
 		}, "more than one RetrievalMethod"},
-		{"EncryptedKey for another Recipient", func(t *testing.T, resp, ea, rm, ek *etree.Element) {
-			ek.CreateAttr("Recipient", "https://other-sp.example.com")
-		}, "another Recipient"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

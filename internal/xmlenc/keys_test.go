@@ -161,8 +161,10 @@ func TestRSAWorkBounded(t *testing.T) {
 		{name: "a hint for a foreign certificate does not claim", eks: []hinted{{real: true, hint: x509Cert(selfSigned(t, foreign, 9, nil))}, {}, {}, {}}, ok: true, calls: 3},
 		{name: "a certificate of C's public key claims for C", eks: []hinted{{real: true, hint: x509Cert(selfSigned(t, c, 9, nil))}, {}, {}, {}}, calls: 3},
 		{name: "a key with no EncryptedKey left does nothing", eks: []hinted{{hint: x509Cert(certB)}, {hint: rsaKeyValue, real: true}}, ok: true, calls: 2},
-		{name: "Recipient of another SP is skipped", recipient: "https://sp.example.com",
+		{name: "Recipient of another SP comes last", recipient: "https://sp.example.com",
 			eks: []hinted{{recipient: "https://other.example.com"}, {real: true, recipient: "https://sp.example.com"}, {}, {}}, ok: true, calls: 3},
+		{name: "Recipient of another SP is still tried", recipient: "https://sp.example.com",
+			eks: []hinted{{real: true, recipient: "https://sp.example.com/acs"}}, ok: true, calls: 3},
 		{name: "Recipient ignored when the SP gives none", eks: []hinted{{recipient: "https://other.example.com"}, {real: true}}, calls: 3},
 		{name: "unreadable hints name nothing", eks: []hinted{{hint: `<ds:X509Data><ds:X509Certificate>!!</ds:X509Certificate><ds:X509IssuerSerial/></ds:X509Data><ds:KeyValue><ds:RSAKeyValue/></ds:KeyValue>`}, {real: true}}, calls: 3},
 	}

@@ -129,7 +129,7 @@ type Message struct {
 	// in both.
 	Document *etree.Element
 	// Recipient is this SP's entity ID: an EncryptedKey whose Recipient
-	// attribute names another is skipped. Empty skips none.
+	// attribute names another comes after the others. Empty: no order.
 	Recipient string
 	// MaxSize bounds each ciphertext in bytes.
 	MaxSize int
@@ -142,8 +142,10 @@ type Message struct {
 // EncryptedData's ds:KeyInfo and m.Peers, in that order, at most
 // MaxEncryptedKeys in all; or, when that KeyInfo holds a RetrievalMethod,
 // only the peer it names (see the package doc). Candidates whose Recipient
-// names another SP are skipped. Every candidate's algorithms are checked
-// before any private-key operation.
+// names another SP come last: Recipient is a hint (XML Encryption 3.5.1), and
+// an IdP that fills it with something else than our entity ID must still
+// work. Every candidate's algorithms are checked before any private-key
+// operation.
 //
 // Each key then decrypts at most one candidate, so a message costs at most
 // len(keys) RSA operations however many EncryptedKeys it carries:
@@ -194,20 +196,19 @@ func Decrypt(m Message, keys []Key) ([]byte, error) {
 	case len(candidates) == 0:
 		return nil, fail("no EncryptedKey in the EncryptedData's KeyInfo or next to it")
 	}
-	var eks []*encryptedKey
+	var eks, others []*encryptedKey
 	for _, c := range candidates {
-		if r, ok := attr(c, "Recipient"); ok && m.Recipient != "" && r != m.Recipient {
-			continue
-		}
 		ek, err := readEncryptedKey(c, m.MaxSize)
 		if err != nil {
 			return nil, err
 		}
+		if r, ok := attr(c, "Recipient"); ok && m.Recipient != "" && r != m.Recipient {
+			others = append(others, ek)
+			continue
+		}
 		eks = append(eks, ek)
 	}
-	if len(eks) == 0 {
-		return nil, fail("every EncryptedKey names another Recipient")
-	}
+	eks = append(eks, others...)
 	if len(keys) == 0 {
 		return nil, fail("no private key to decrypt with")
 	}
