@@ -27,7 +27,7 @@ import (
 // placement); then that Id must be unique in the received document and only
 // that EncryptedKey is tried. Every other RetrievalMethod is refused, never
 // followed, as is anything else that would fetch or transform data.
-// EncryptedKeys whose Recipient names another SP are skipped.
+// EncryptedKeys whose Recipient names another SP are tried last.
 //
 // Order of checks:
 //
