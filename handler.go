@@ -3,10 +3,14 @@ package saml2sp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/saml2sp/saml2sp/internal/state"
 )
 
 // Hooks connect the SAML endpoints to the app. The library never creates
@@ -27,6 +31,14 @@ type Hooks struct {
 	// (keep Assertion.LogoutSubject() in the session), for SP-initiated
 	// logout. Required to serve the logout endpoint.
 	CurrentSubject func(r *http.Request) (LogoutSubject, bool)
+	// LoginBinding, when set, returns a value that ties a login to the
+	// session that starts it (at most 64 bytes; "" for none). Return a
+	// digest of the app's session ID, such as base64 of its SHA-256, not
+	// the ID itself: the value is sealed into the login-state cookie,
+	// which is signed but not encrypted. It comes back as Login.Binding.
+	// An app whose OnLogin acts on the current session (linking the SSO
+	// identity to the signed-in account) needs it; see Login.Binding.
+	LoginBinding func(r *http.Request) string
 }
 
 // Login is a verified login handed to Hooks.OnLogin.
@@ -40,6 +52,23 @@ type Login struct {
 	Tenant string
 	// IdPInitiated is true when the login answered no request of ours.
 	IdPInitiated bool
+	// Binding is what Hooks.LoginBinding returned when this login started,
+	// for the session that started it. It is "" when the login answers no
+	// request started here: IdP-initiated logins, and Responses that
+	// another site made the browser POST to the ACS. The ACS turns such a
+	// cross-site POST into a same-site one (its re-POST page), so OnLogin
+	// sees the app's SameSite=Lax session cookie even then. Before acting
+	// on the current session, e.g. linking this identity to the signed-in
+	// account, check with BoundTo that this very session asked for the
+	// login; an unbound login may only start a new session.
+	Binding string
+}
+
+// BoundTo reports whether the login was started by the session whose
+// binding (what Hooks.LoginBinding returns for it) is current. An empty
+// binding matches nothing.
+func (l *Login) BoundTo(current string) bool {
+	return l.Binding != "" && current != "" && subtle.ConstantTimeCompare([]byte(l.Binding), []byte(current)) == 1
 }
 
 // Logout asks the app to end sessions.
@@ -114,13 +143,24 @@ func (sp *SP) LoginHandler(h Hooks) http.Handler {
 			return
 		}
 		returnTo := returnToParam(w, r)
+		if len(returnTo) > maxStateReturnTo {
+			returnTo = "/"
+		}
+		var binding string
+		if h.LoginBinding != nil {
+			if binding = h.LoginBinding(r); len(binding) > maxBinding {
+				sp.fail(w, r, h, "login", http.StatusInternalServerError,
+					fmt.Errorf("%w: Hooks.LoginBinding returned %d bytes, more than %d: return a digest of the session ID", ErrConfig, len(binding), maxBinding))
+				return
+			}
+		}
 		handle := newHandle()
 		out, err := sp.NewAuthnRequest(handle, nil)
 		if err != nil {
 			sp.fail(w, r, h, "login", http.StatusInternalServerError, err)
 			return
 		}
-		sp.setState(w, r, sp.cfg.ACSURL, "login", handle, out.ID, returnTo)
+		sp.setState(w, r, state.State{Kind: "login", Handle: handle, RequestID: out.ID, ReturnTo: returnTo, Binding: binding})
 		out.Write(w, r)
 	})
 }
@@ -128,15 +168,18 @@ func (sp *SP) LoginHandler(h Hooks) http.Handler {
 // ACSHandler is the Assertion Consumer Service: it verifies the POSTed
 // Response and hands the login to Hooks.OnLogin.
 //
-// Request tracking: the login start stores the AuthnRequest ID and return
-// path in an HMAC-sealed cookie named after a random RelayState handle,
-// scoped to the ACS path, valid for a few minutes. The IdP's POST to the ACS
-// is a cross-site request, so browsers drop SameSite=Lax cookies from it
-// (and plain-HTTP origins cannot use SameSite=None). When the cookie is
-// missing but the RelayState is one of our handles, the ACS answers with a
-// page that re-POSTs the same form to itself: that POST is same-site, so
-// the cookie comes along. The server keeps no session store; the request
-// ID is single-use through the replay cache, and the assertion ID too.
+// Request tracking: the login start stores the AuthnRequest ID, the return
+// path and the app's binding (Hooks.LoginBinding) in an HMAC-sealed cookie
+// named after a random RelayState handle, valid for a few minutes (over
+// HTTPS a __Host- cookie, which sibling subdomains cannot plant). The IdP's
+// POST to the ACS is a cross-site request, so browsers drop SameSite=Lax
+// cookies from it (and plain-HTTP origins cannot use SameSite=None). When
+// the cookie is missing but the RelayState is shaped like one of our
+// handles, the ACS answers with a page that re-POSTs the same form to
+// itself: that POST is same-site, so the cookie comes along. Any site can
+// use that page, so a login without a state carries no Binding. The server
+// keeps no session store; the request ID is single-use through the replay
+// cache, and the assertion ID too.
 func (sp *SP) ACSHandler(h Hooks) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethods(w, r, http.MethodPost) {
@@ -148,7 +191,7 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 			return
 		}
 		relayState := form.Get("RelayState")
-		st := sp.readState(r, sp.cfg.ACSURL, "login", relayState)
+		st := sp.readState(r, "login", relayState)
 		if st == nil && isHandle(relayState) && form.Get(repostField) == "" {
 			sp.repost(w, sp.cfg.ACSURL, form)
 			return
@@ -158,7 +201,7 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 		if st != nil {
 			requestIDs = []string{st.RequestID}
 			returnTo = st.ReturnTo
-			sp.clearState(w, sp.cfg.ACSURL, relayState)
+			sp.clearState(w, relayState)
 		} else if p := safeReturnTo(relayState, maxRelayState); p != "" {
 			// IdP-initiated: the RelayState is the IdP's (untrusted) choice.
 			returnTo = p
@@ -178,7 +221,13 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 			sp.fail(w, r, h, "login", http.StatusInternalServerError, errors.New("saml2sp: Hooks.OnLogin is not set"))
 			return
 		}
-		h.OnLogin(w, r, &Login{Assertion: a, ReturnTo: returnTo, Tenant: tenantFrom(r.Context()), IdPInitiated: a.InResponseTo == ""})
+		l := &Login{Assertion: a, ReturnTo: returnTo, Tenant: tenantFrom(r.Context()), IdPInitiated: a.InResponseTo == ""}
+		if st != nil && !l.IdPInitiated {
+			// Only a Response to the request the state names (ParseResponse
+			// checked InResponseTo against it) inherits its binding.
+			l.Binding = st.Binding
+		}
+		h.OnLogin(w, r, l)
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+
+	"github.com/saml2sp/saml2sp/internal/state"
 )
 
 // SLSHandler is the Single Logout Service. It takes, by HTTP-Redirect
@@ -74,7 +76,7 @@ func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request, h Hooks
 
 func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, h Hooks) {
 	relayState := r.FormValue("RelayState")
-	st := sp.readState(r, sp.cfg.SLOURL, "logout", relayState)
+	st := sp.readState(r, "logout", relayState)
 	if st == nil && r.Method == http.MethodPost && isHandle(relayState) && r.PostForm.Get(repostField) == "" {
 		sp.repost(w, sp.cfg.SLOURL, r.PostForm)
 		return
@@ -83,7 +85,7 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, h Hook
 	returnTo := "/"
 	if st != nil {
 		ids, returnTo = []string{st.RequestID}, st.ReturnTo
-		sp.clearState(w, sp.cfg.SLOURL, relayState)
+		sp.clearState(w, relayState)
 	}
 	if _, err := sp.ParseLogoutResponse(r.Context(), r, ids); err != nil {
 		// The local session already ended when the logout started; the
@@ -139,7 +141,10 @@ func (sp *SP) LogoutHandler(h Hooks) http.Handler {
 			sp.fail(w, r, h, "logout", http.StatusInternalServerError, err)
 			return
 		}
-		sp.setState(w, r, sp.cfg.SLOURL, "logout", handle, out.ID, returnTo)
+		if len(returnTo) > maxStateReturnTo {
+			returnTo = "/"
+		}
+		sp.setState(w, r, state.State{Kind: "logout", Handle: handle, RequestID: out.ID, ReturnTo: returnTo})
 		out.Write(w, r)
 	})
 }

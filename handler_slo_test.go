@@ -145,7 +145,8 @@ func TestSPInitiatedLogout(t *testing.T) {
 	requestID := root.SelectAttrValue("ID", "")
 	cookies := w.Result().Cookies()
 	require.Len(t, cookies, 1)
-	assert.Equal(t, "/saml/sls", cookies[0].Path)
+	assert.Equal(t, "__Host-saml2sp-"+msg.RelayState, cookies[0].Name)
+	assert.Equal(t, "/", cookies[0].Path)
 
 	answer := func(inResponseTo string, status string) string {
 		u, err := app.idp.LogoutResponseURL(saml2sptest.LogoutResponse{

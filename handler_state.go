@@ -42,41 +42,64 @@ func isHandle(s string) bool {
 	return err == nil
 }
 
-// stateCookieName is per handle, so that logins started in several tabs
-// do not overwrite each other. The __Secure- prefix makes browsers refuse
-// the cookie from plain HTTP.
-func (sp *SP) stateCookieName(endpoint, handle string) string {
-	if strings.HasPrefix(endpoint, "https://") {
-		return "__Secure-saml2sp-" + handle
+// Cookies of the login and logout state. One per pending flow, named
+// after its RelayState handle, so that logins started in several tabs do
+// not overwrite each other.
+//
+// Over HTTPS the name has the __Host- prefix: browsers accept such a cookie
+// only with Secure, Path=/ and no Domain, from this very host, so a sibling
+// subdomain cannot plant one for the parent domain (cookie tossing). Plain
+// HTTP has no such protection: any host that may set cookies for a parent
+// domain can plant state there, which is why production needs HTTPS.
+//
+// Path=/ (which __Host- requires anyway) lets the login and logout starts
+// see the pending states whatever the endpoints' layout, so that
+// expireOldStates can keep their number down. The price is that the
+// browser sends pending states with every request to the app, so they are
+// small (internal/state) and few (maxPendingStates).
+const (
+	stateCookiePrefix       = "saml2sp-"
+	secureStateCookiePrefix = "__Host-saml2sp-"
+	// maxStateReturnTo bounds the return path kept in a state cookie; a
+	// longer one falls back to "/". With maxBinding it bounds a state
+	// cookie to about 900 bytes, and the three a browser may hold to under
+	// 3 KB on every request.
+	maxStateReturnTo = 512
+	// maxBinding bounds what Hooks.LoginBinding may return.
+	maxBinding = 64
+)
+
+// secureState reports whether the state cookies are the HTTPS ones.
+func (sp *SP) secureState() bool { return strings.HasPrefix(sp.cfg.ACSURL, "https://") }
+
+func (sp *SP) stateCookieName(handle string) string {
+	if sp.secureState() {
+		return secureStateCookiePrefix + handle
 	}
-	return "saml2sp-" + handle
+	return stateCookiePrefix + handle
 }
 
 // maxPendingStates is how many logins (or logouts) a browser may have under
 // way at once, e.g. in several tabs. Older state cookies are expired, so a
 // hostile page that starts logins in a loop cannot pile up cookies until
-// requests to the ACS are too large or the app's own cookies are evicted.
+// requests are too large or the app's own cookies are evicted.
 const maxPendingStates = 3
 
-// setState stores the sealed state for handle in a cookie that the browser
-// sends only to endpoint's path, expiring all but the newest of the
-// browser's other pending states for that endpoint.
-func (sp *SP) setState(w http.ResponseWriter, r *http.Request, endpoint, kind, handle, requestID, returnTo string) {
-	sp.expireOldStates(w, r, endpoint)
-	exp := sp.cfg.Clock().Add(stateLifetime)
-	token := state.Seal(sp.cfg.StateKey, state.State{
-		Kind: kind, Audience: sp.cfg.EntityID, Handle: handle,
-		RequestID: requestID, ReturnTo: returnTo, Expires: exp.Unix(),
-	})
+// setState stores the sealed state for handle in a cookie, expiring all
+// but the newest of the browser's other pending states.
+func (sp *SP) setState(w http.ResponseWriter, r *http.Request, st state.State) {
+	sp.expireOldStates(w, r)
+	st.Audience = sp.cfg.EntityID
+	st.Expires = sp.cfg.Clock().Add(stateLifetime).Unix()
 	c := &http.Cookie{
-		Name:     sp.stateCookieName(endpoint, handle),
-		Value:    token,
-		Path:     urlPath(endpoint),
+		Name:     sp.stateCookieName(st.Handle),
+		Value:    state.Seal(sp.cfg.StateKey, st),
+		Path:     "/",
 		MaxAge:   int(stateLifetime / time.Second),
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
-	if strings.HasPrefix(endpoint, "https://") {
+	if sp.secureState() {
 		// Over HTTPS the cookie can ride along on the IdP's cross-site POST
 		// directly; the re-POST is only the fallback.
 		c.Secure = true
@@ -86,45 +109,49 @@ func (sp *SP) setState(w http.ResponseWriter, r *http.Request, endpoint, kind, h
 }
 
 // expireOldStates keeps the newest maxPendingStates-1 state cookies of the
-// request (by their sealed expiry; unreadable ones count as oldest) and
-// expires the others, making room for one more.
-func (sp *SP) expireOldStates(w http.ResponseWriter, r *http.Request, endpoint string) {
-	prefix := sp.stateCookieName(endpoint, "")
+// request and expires the others, making room for one more. Every state
+// cookie on this origin counts, whatever SP or tenant set it: the point is
+// to bound what the browser sends. Their age comes from the expiry they
+// claim, unverified (another tenant's MAC cannot be checked here); it only
+// decides which to drop first, and unreadable ones go first. Expiries have
+// second precision, so ties go by the order of the Cookie header, where
+// browsers put older cookies first (RFC 6265 5.4).
+func (sp *SP) expireOldStates(w http.ResponseWriter, r *http.Request) {
+	prefix := sp.stateCookieName("")
 	type pending struct {
 		handle  string
 		expires int64
+		order   int
 	}
 	var states []pending
-	for _, c := range r.Cookies() {
+	for i, c := range r.Cookies() {
 		handle, ok := strings.CutPrefix(c.Name, prefix)
 		if !ok {
 			continue
 		}
-		p := pending{handle: handle}
-		if isHandle(handle) {
-			for _, kind := range []string{"login", "logout"} {
-				if st, err := state.Open(sp.cfg.StateKey, c.Value, sp.cfg.Clock(), kind, sp.cfg.EntityID, handle); err == nil {
-					p.expires = st.Expires
-				}
-			}
-		}
-		states = append(states, p)
+		exp, _ := state.PeekExpires(c.Value)
+		states = append(states, pending{handle: handle, expires: exp, order: i})
 	}
 	if len(states) < maxPendingStates {
 		return
 	}
-	sort.Slice(states, func(i, j int) bool { return states[i].expires > states[j].expires })
+	sort.Slice(states, func(i, j int) bool {
+		if states[i].expires != states[j].expires {
+			return states[i].expires > states[j].expires
+		}
+		return states[i].order > states[j].order
+	})
 	for _, p := range states[maxPendingStates-1:] {
-		sp.clearState(w, endpoint, p.handle)
+		sp.clearState(w, p.handle)
 	}
 }
 
 // readState returns the verified state for handle, or nil.
-func (sp *SP) readState(r *http.Request, endpoint, kind, handle string) *state.State {
+func (sp *SP) readState(r *http.Request, kind, handle string) *state.State {
 	if !isHandle(handle) {
 		return nil
 	}
-	c, err := r.Cookie(sp.stateCookieName(endpoint, handle))
+	c, err := r.Cookie(sp.stateCookieName(handle))
 	if err != nil {
 		return nil
 	}
@@ -135,14 +162,17 @@ func (sp *SP) readState(r *http.Request, endpoint, kind, handle string) *state.S
 	return st
 }
 
-func (sp *SP) clearState(w http.ResponseWriter, endpoint, handle string) {
+// clearState expires the state cookie of handle. The deletion must carry
+// the attributes of the cookie (for __Host-: Secure, Path=/, no Domain), or
+// browsers ignore it.
+func (sp *SP) clearState(w http.ResponseWriter, handle string) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     sp.stateCookieName(endpoint, handle),
+		Name:     sp.stateCookieName(handle),
 		Value:    "",
-		Path:     urlPath(endpoint),
+		Path:     "/",
 		MaxAge:   -1,
 		HttpOnly: true,
-		Secure:   strings.HasPrefix(endpoint, "https://"),
+		Secure:   sp.secureState(),
 	})
 }
 

@@ -135,8 +135,9 @@ func TestSPInitiatedLogin(t *testing.T) {
 	app := newWebApp(t, "https://sp.example.com/saml/")
 	id, handle, cookie := app.startLogin("/private/page?x=1")
 
-	assert.Equal(t, "__Secure-saml2sp-"+handle, cookie.Name)
-	assert.Equal(t, "/saml/acs", cookie.Path, "the state cookie goes only to the ACS")
+	assert.Equal(t, "__Host-saml2sp-"+handle, cookie.Name, "a sibling subdomain cannot plant a __Host- cookie")
+	assert.Equal(t, "/", cookie.Path, "__Host- requires it, and the login start must see pending states to cap them")
+	assert.Empty(t, cookie.Domain)
 	assert.True(t, cookie.Secure)
 	assert.True(t, cookie.HttpOnly)
 	assert.Equal(t, http.SameSiteNoneMode, cookie.SameSite, "HTTPS: the cookie may ride the cross-site POST")
@@ -202,7 +203,7 @@ func TestStateCookieOfAnotherLogin(t *testing.T) {
 	_, _, cookie2 := app.startLogin("/two")
 	// The cookie of login 2 renamed to login 1's handle: its MAC binds it
 	// to its own handle.
-	forged := &http.Cookie{Name: "__Secure-saml2sp-" + handle1, Value: cookie2.Value}
+	forged := &http.Cookie{Name: "__Host-saml2sp-" + handle1, Value: cookie2.Value}
 	w := app.do(http.MethodPost, app.ep.ACSURL, url.Values{
 		"SAMLResponse": app.responseForm(id1, handle1)["SAMLResponse"], "RelayState": {handle1}, "saml2sp_repost": {"1"},
 	}, forged)

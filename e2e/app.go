@@ -5,20 +5,16 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/xml"
 	"html/template"
-	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,7 +36,9 @@ const SessionCookie = "app_session"
 //
 // Sessions live in memory, keyed by the "app_session" cookie. The App also
 // records what the tests assert on: each POST to the ACS and the cookies it
-// carried, each OnLogout call, each OnFailure call.
+// carried, each OnLogin, OnLogout and OnFailure call, each account link.
+// With AppConfig.LinkAccounts, a login in a browser that has a session
+// links the identity to that account (app_link.go).
 type App struct {
 	// URL is the app's origin, e.g. "http://127.0.0.1:41234" (no slash).
 	URL string
@@ -59,6 +57,11 @@ type App struct {
 
 	srv  *httptest.Server
 	logs syncBuffer
+	// tls serves the app over HTTPS when set; tenant lays it out as one
+	// tenant of a multi-tenant app (AppOptions).
+	tls          *tls.Config
+	tenant       string
+	linkAccounts bool
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -66,6 +69,7 @@ type App struct {
 	logins   []LoginEvent
 	logouts  []LogoutEvent
 	failures []FailureEvent
+	links    []LinkEvent
 	tampered int
 }
 
@@ -74,6 +78,8 @@ type Session struct {
 	NameID  string
 	Groups  []string
 	Subject saml2sp.LogoutSubject
+	// Linked are the SSO identities linked to the account (AppConfig.LinkAccounts).
+	Linked []string
 }
 
 // ACSPost is one POST that reached the ACS URL.
@@ -91,6 +97,12 @@ type LoginEvent struct {
 	NameID       string
 	ReturnTo     string
 	IdPInitiated bool
+	// Session is the NameID of the live session the request carried ("" for
+	// none), and Bound whether Login.BoundTo says that session started the
+	// login. Binding is Login.Binding ("" for none).
+	Session string
+	Bound   bool
+	Binding string
 }
 
 // LogoutEvent is one call of Hooks.OnLogout.
@@ -114,18 +126,54 @@ type AppConfig struct {
 	IdPMetadataURL string
 	// AllowIdPInitiated is copied to saml2sp.Config.
 	AllowIdPInitiated bool
+	// LinkAccounts makes a login in a browser that already has a session
+	// link the SSO identity to that session's account instead of starting
+	// a new session ("link this identity to my account"), but only when
+	// Login.BoundTo shows that this session started the login.
+	LinkAccounts bool
+}
+
+// AppOptions choose where NewAppWith serves the app.
+type AppOptions struct {
+	// Host is the host name of the app's URL; "" means 127.0.0.1. It
+	// always listens on 127.0.0.1; names under .test resolve there in the
+	// tests' Chromium.
+	Host string
+	// TLS serves the app over HTTPS with TLSConfig's certificate (Host
+	// must then be under saml2sp.test).
+	TLS *tls.Config
+	// Tenant, when set, lays the SP out with TenantEndpoints (base URL+
+	// "/saml/", Tenant) and serves it through a saml2sp.TenantHandler.
+	Tenant string
 }
 
 // NewApp reserves the app's address on 127.0.0.1 and generates the SP's key
 // and certificate, so that the IdP can be configured before the SP exists
 // (the SP needs the IdP's metadata). Serve it with Start.
-func NewApp(t testing.TB) *App {
+func NewApp(t testing.TB) *App { return NewAppWith(t, AppOptions{}) }
+
+// NewAppWith is NewApp with a host name, HTTPS or the multi-tenant layout.
+func NewAppWith(t testing.TB, o AppOptions) *App {
 	t.Helper()
-	a := &App{sessions: map[string]*Session{}}
+	a := &App{sessions: map[string]*Session{}, tls: o.TLS, tenant: o.Tenant}
 	a.srv = httptest.NewUnstartedServer(http.NotFoundHandler())
 	t.Cleanup(a.srv.Close)
-	a.URL = "http://" + a.srv.Listener.Addr().String()
-	ep, err := saml2sp.EndpointsAt(a.URL + "/saml/")
+	host, port, _ := net.SplitHostPort(a.srv.Listener.Addr().String())
+	if o.Host != "" {
+		host = o.Host
+	}
+	scheme := "http://"
+	if o.TLS != nil {
+		scheme = "https://"
+	}
+	a.URL = scheme + net.JoinHostPort(host, port)
+	var ep saml2sp.Endpoints
+	var err error
+	if o.Tenant != "" {
+		ep, err = saml2sp.TenantEndpoints(a.URL+"/saml/", o.Tenant)
+	} else {
+		ep, err = saml2sp.EndpointsAt(a.URL + "/saml/")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +190,7 @@ func NewApp(t testing.TB) *App {
 }
 
 // Host is the app's host:port, for the IdP's trusted.url.domains.
-func (a *App) Host() string { return strings.TrimPrefix(a.URL, "http://") }
+func (a *App) Host() string { return mustURL(a.URL).Host }
 
 // RemoteSP is how the IdP must know this app.
 func (a *App) RemoteSP() RemoteSP {
@@ -184,17 +232,38 @@ func (a *App) Start(t testing.TB, c AppConfig) {
 	if a.SP, err = saml2sp.New(cfg); err != nil {
 		t.Fatal(err)
 	}
+	a.linkAccounts = c.LinkAccounts
 	hooks := saml2sp.Hooks{
 		OnLogin:        a.onLogin,
 		OnFailure:      a.onFailure,
 		OnLogout:       a.onLogout,
 		CurrentSubject: a.currentSubject,
+		LoginBinding:   a.loginBinding,
+	}
+	var saml http.Handler = a.SP.Handler(hooks)
+	if a.tenant != "" {
+		saml = &saml2sp.TenantHandler{
+			BaseURL: a.URL + "/saml/",
+			Tenants: saml2sp.TenantResolverFunc(func(_ context.Context, tenant string) (*saml2sp.SP, error) {
+				if tenant != a.tenant {
+					return nil, saml2sp.ErrUnknownTenant
+				}
+				return a.SP, nil
+			}),
+			Hooks:  hooks,
+			Logger: logger,
+		}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /private/", a.private)
-	mux.Handle("/saml/", a.intercept(a.SP.Handler(hooks)))
+	mux.Handle("/saml/", a.intercept(saml))
 	a.srv.Config.Handler = mux
+	if a.tls != nil {
+		a.srv.TLS = a.tls
+		a.srv.StartTLS()
+		return
+	}
 	a.srv.Start()
 }
 
@@ -241,12 +310,27 @@ func (a *App) Tampered() int {
 }
 
 func (a *App) onLogin(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+	current, sid := a.sessionAndID(r)
+	event := LoginEvent{
+		NameID: l.Assertion.NameID, ReturnTo: l.ReturnTo, IdPInitiated: l.IdPInitiated,
+		Bound: current != nil && l.BoundTo(bindingOf(sid)), Binding: l.Binding,
+	}
+	if current != nil {
+		event.Session = current.NameID
+	}
+	a.mu.Lock()
+	a.logins = append(a.logins, event)
+	a.mu.Unlock()
+	if a.linkAccounts && current != nil {
+		a.link(w, r, l, current, event.Bound)
+		return
+	}
 	id := make([]byte, 32)
 	if _, err := rand.Read(id); err != nil {
 		http.Error(w, "no randomness", http.StatusInternalServerError)
 		return
 	}
-	sid := hex.EncodeToString(id)
+	newID := hex.EncodeToString(id)
 	s := &Session{
 		NameID:  l.Assertion.NameID,
 		Groups:  l.Assertion.Attribute("groups"),
@@ -256,10 +340,9 @@ func (a *App) onLogin(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) 
 	if old, err := r.Cookie(SessionCookie); err == nil {
 		delete(a.sessions, old.Value) // a new login never reuses a session ID
 	}
-	a.sessions[sid] = s
-	a.logins = append(a.logins, LoginEvent{NameID: s.NameID, ReturnTo: l.ReturnTo, IdPInitiated: l.IdPInitiated})
+	a.sessions[newID] = s
 	a.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: newID, Path: "/", HttpOnly: true, Secure: a.tls != nil, SameSite: http.SameSiteLaxMode})
 	to := l.ReturnTo
 	if to == "" {
 		to = "/"
@@ -307,13 +390,22 @@ func (a *App) currentSubject(r *http.Request) (saml2sp.LogoutSubject, bool) {
 }
 
 func (a *App) session(r *http.Request) *Session {
+	s, _ := a.sessionAndID(r)
+	return s
+}
+
+// sessionAndID returns the request's live session and its ID, or nil, "".
+func (a *App) sessionAndID(r *http.Request) (*Session, string) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
-		return nil
+		return nil, ""
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.sessions[c.Value]
+	if s := a.sessions[c.Value]; s != nil {
+		return s, c.Value
+	}
+	return nil, ""
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
@@ -340,6 +432,7 @@ type page struct {
 	Title    string
 	Private  string // set on the private page
 	Failure  string // set on the failure page: the failure's reference
+	Link     string // set on the account-linking pages: what happened
 	Session  *Session
 	LoginURL string
 	Logout   string
@@ -351,8 +444,10 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <h1>{{.Title}}</h1>
 {{with .Failure}}<p id="failure">Login failed (reference {{.}}).</p>{{end}}
 {{with .Private}}<p id="private">{{.}}</p>{{end}}
+{{with .Link}}<p id="link">{{.}}</p>{{end}}
 {{with .Session}}<p id="status">logged in as {{.NameID}}</p>
 <ul id="groups">{{range .Groups}}<li>{{.}}</li>{{end}}</ul>
+<ul id="linked">{{range .Linked}}<li>{{.}}</li>{{end}}</ul>
 <p><a id="logout" href="{{$.Logout}}">Log out</a></p>
 {{else}}<p id="status">not logged in</p>
 <p><a id="login" href="{{.LoginURL}}">Log in</a></p>
@@ -374,114 +469,14 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, p page)
 	_, _ = w.Write(b.Bytes())
 }
 
-// nameIDText finds the text of the (first) NameID element.
-var nameIDText = regexp.MustCompile(`(<(?:[A-Za-z_][\w.-]*:)?NameID\b[^>]*>)([^<]*)<`)
+func mustPath(raw string) string { return mustURL(raw).Path }
 
-// intercept records each POST to the ACS (with the names of the cookies it
-// carried) and, when TamperNameID is set, changes the Response's NameID.
-func (a *App) intercept(next http.Handler) http.Handler {
-	acsPath := mustPath(a.Endpoints.ACSURL)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != acsPath {
-			next.ServeHTTP(w, r)
-			return
-		}
-		var names []string
-		for _, c := range r.Cookies() {
-			names = append(names, c.Name)
-		}
-		post := ACSPost{Cookies: names}
-		r = countAssertions(r, &post)
-		a.mu.Lock()
-		a.acsPosts = append(a.acsPosts, post)
-		a.mu.Unlock()
-		if a.TamperNameID.Load() {
-			r = a.tamper(r)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// nsAssertion is the SAML 2.0 assertion namespace.
-const nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
-
-// countAssertions decodes r's SAMLResponse and counts its EncryptedAssertion
-// and Assertion elements into p. It returns r with its body intact for the
-// next handler. Counts stay 0 when there is no decodable Response.
-func countAssertions(r *http.Request, p *ACSPost) *http.Request {
-	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
-		return r
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return r
-	}
-	raw, err := base64.StdEncoding.DecodeString(form.Get("SAMLResponse"))
-	if err != nil {
-		return r
-	}
-	d := xml.NewDecoder(bytes.NewReader(raw))
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return r
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Space == nsAssertion {
-			switch se.Name.Local {
-			case "EncryptedAssertion":
-				p.EncryptedAssertions++
-			case "Assertion":
-				p.Assertions++
-			}
-		}
-	}
-}
-
-// tamper returns r with the first letter of the SAMLResponse's NameID in
-// upper case, re-encoded exactly as the browser sent it otherwise.
-func (a *App) tamper(r *http.Request) *http.Request {
-	if err := r.ParseForm(); err != nil {
-		return r
-	}
-	form := r.PostForm
-	raw, err := base64.StdEncoding.DecodeString(form.Get("SAMLResponse"))
-	if err != nil {
-		return r
-	}
-	changed := false
-	out := nameIDText.ReplaceAllFunc(raw, func(m []byte) []byte {
-		sub := nameIDText.FindSubmatch(m)
-		text := sub[2]
-		if changed || len(text) == 0 || text[0] < 'a' || text[0] > 'z' {
-			return m
-		}
-		changed = true
-		flipped := append([]byte{text[0] - 'a' + 'A'}, text[1:]...)
-		return append(append(slices.Clone(sub[1]), flipped...), '<')
-	})
-	if changed {
-		a.mu.Lock()
-		a.tampered++
-		a.mu.Unlock()
-		form.Set("SAMLResponse", base64.StdEncoding.EncodeToString(out))
-	}
-	body := form.Encode()
-	r2 := r.Clone(r.Context())
-	r2.Body = io.NopCloser(strings.NewReader(body))
-	r2.ContentLength = int64(len(body))
-	r2.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	r2.Form, r2.PostForm = nil, nil
-	return r2
-}
-
-func mustPath(raw string) string {
+func mustURL(raw string) *url.URL {
 	u, err := url.Parse(raw)
 	if err != nil {
 		panic(err)
 	}
-	return u.Path
+	return u
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers (the slog

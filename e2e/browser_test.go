@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -46,6 +47,12 @@ func newBrowser(t *testing.T, chromium string) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.NoFirstRun,
 		chromedp.UserDataDir(profile),
+		// Hosts under .test (app.saml2sp.test, evil.saml2sp.test,
+		// attacker.test) are loopback, and the HTTPS scenarios' certificate
+		// is self-signed (TLSConfig). Chromium still treats such an origin
+		// as secure: Secure and __Host- cookies work on it.
+		chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.WindowSize(1000, 800),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -216,4 +223,23 @@ func (b *browser) failureReference() (string, error) {
 		return "", fmt.Errorf("failure page %q shows no reference", text)
 	}
 	return ref, nil
+}
+
+// cookies returns the cookies Chromium's jar would send to any of urls
+// (read over CDP: HttpOnly ones included).
+func (b *browser) cookies(urls ...string) []*network.Cookie {
+	b.t.Helper()
+	var out []*network.Cookie
+	b.run("reading the cookie jar", chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		out, err = network.GetCookies().WithURLs(urls).Do(ctx)
+		return err
+	}))
+	return out
+}
+
+// deleteCookies removes the cookies named name that url would get.
+func (b *browser) deleteCookies(name, url string) {
+	b.t.Helper()
+	b.run("deleting cookie "+name, network.DeleteCookies(name).WithURL(url))
 }

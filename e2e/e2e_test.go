@@ -78,13 +78,18 @@ func (e *env) wantLoggedOut() {
 	}
 }
 
-// stateCookies returns the cookies of an ACS POST other than the app's own
-// session cookie: saml2sp's login-state cookie, if the browser sent it.
-func stateCookies(p ACSPost) []string {
+// stateCookies returns saml2sp's login-state cookies among those an ACS
+// POST carried (the IdP's own cookies go along too when it is on the same
+// host: cookies ignore ports).
+func stateCookies(p ACSPost) []string { return stateCookieNames(p.Cookies) }
+
+// stateCookieNames returns the names of saml2sp's state cookies
+// (saml2sp-<handle>, or __Host-saml2sp-<handle> over HTTPS) among names.
+func stateCookieNames(names []string) []string {
 	var out []string
-	for _, c := range p.Cookies {
-		if c != SessionCookie {
-			out = append(out, c)
+	for _, n := range names {
+		if strings.HasPrefix(n, "saml2sp-") || strings.HasPrefix(n, "__Host-saml2sp-") {
+			out = append(out, n)
 		}
 	}
 	return out

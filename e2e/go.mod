@@ -9,13 +9,15 @@ go 1.25
 // logs unknown enum values ("IPAddressSpace value: Loopback"): harmless,
 // filtered in browser_test.go.
 require (
+	// cdproto at the version chromedp v0.13.6 requires; the tests read
+	// Chromium's cookie jar with its network domain.
+	github.com/chromedp/cdproto v0.0.0-20250403032234-65de8f5d025b
 	github.com/chromedp/chromedp v0.13.6
 	github.com/saml2sp/saml2sp v0.0.0
 )
 
 require (
 	github.com/beevik/etree v1.8.1 // indirect
-	github.com/chromedp/cdproto v0.0.0-20250403032234-65de8f5d025b // indirect
 	github.com/chromedp/sysutil v1.1.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20250211171154-1ae217ad3535 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
