@@ -21,7 +21,10 @@ type MetadataRefresher struct {
 	// Interval between refreshes. Zero means the metadata's cacheDuration,
 	// or one hour; it is never below one minute.
 	Interval time.Duration
-	// Logger receives refresh failures. Nil means slog.Default().
+	// Logger receives refresh failures (metadata the SP refuses, such as
+	// a weak key with Config.RejectWeakIdPKeys, is one). Nil means
+	// slog.Default(). Warnings about metadata the SP accepts go to its
+	// Config.Logger.
 	Logger *slog.Logger
 	// InsecureAllowHTTP fetches a plain http URL on any host (see
 	// FetchMetadata and its InsecureAllowHTTP option): anyone on the
