@@ -41,7 +41,8 @@ const (
 
 // MappingPreset returns the preset named by a config file: "okta",
 // "entra", "adfs", "google", "onelogin", "jumpcloud", "ping", "auth0",
-// "keycloak", "simplesamlphp", "shibboleth" or "generic" (case-insensitive).
+// "keycloak", "simplesamlphp", "shibboleth" or "generic" (ignoring ASCII
+// case).
 func MappingPreset(name string) (AttributeMapping, bool) {
 	presets := map[string]func() AttributeMapping{
 		"okta":          OktaMapping,
@@ -57,7 +58,7 @@ func MappingPreset(name string) (AttributeMapping, bool) {
 		"shibboleth":    ShibbolethMapping,
 		"generic":       GenericMapping,
 	}
-	f, ok := presets[strings.ToLower(strings.TrimSpace(name))]
+	f, ok := presets[asciiLower(strings.TrimSpace(name))]
 	if !ok {
 		return AttributeMapping{}, false
 	}

@@ -67,11 +67,35 @@ type classError struct {
 	cause error
 }
 
+// Error is the class, the message and the cause, each prefix once: a cause
+// of the same class (a ReplayCache's ErrReplay, a nested wrapf) is printed
+// without the class it repeats, and any other cause of this package
+// without its "saml2sp: ", so that
+//
+//	saml2sp: replayed message: assertion "_a1": ID "_a1" was already used
+//
+// rather than the class twice. Only the text changes: errors.Is and
+// errors.As still see the class and the whole cause.
 func (e *classError) Error() string {
-	if e.cause != nil {
-		return e.class.Error() + ": " + e.msg + ": " + e.cause.Error()
+	return e.class.Error() + ": " + e.detail()
+}
+
+// pkgPrefix starts the text of every error of this package.
+const pkgPrefix = "saml2sp: "
+
+func (e *classError) detail() string {
+	if e.cause == nil {
+		return e.msg
 	}
-	return e.class.Error() + ": " + e.msg
+	c := e.cause.Error()
+	if class := e.class.Error(); c == class {
+		return e.msg
+	} else if rest, ok := strings.CutPrefix(c, class+": "); ok {
+		c = rest
+	} else {
+		c = strings.TrimPrefix(c, pkgPrefix)
+	}
+	return e.msg + ": " + c
 }
 
 func (e *classError) Unwrap() []error {

@@ -26,12 +26,19 @@ var (
 // UserStore is the app's user database, as Provisioner needs it. Any error
 // aborts the login and is returned wrapped. MemoryUserStore is a small
 // implementation for tests and examples.
+//
+// A store must compare identities the way Identity documents: links byte
+// for byte, emails by EmailKey. A looser comparison in the database (a
+// case-insensitive collation, Unicode lower(), trimming) lets one IdP user
+// reach another's account.
 type UserStore interface {
 	// FindByLink returns the account linked to the IdP's user ID, or nil,
-	// nil when there is none.
+	// nil when there is none. idp and userID must match exactly, byte for
+	// byte: no case folding, trimming or Unicode normalization.
 	FindByLink(ctx context.Context, idp, userID string) (*User, error)
-	// FindByEmail returns the account with this email, or nil, nil. Most
-	// apps compare emails ignoring case.
+	// FindByEmail returns the account with this email, or nil, nil. Emails
+	// match when their EmailKey is equal: ASCII letters ignoring case,
+	// every other character exactly.
 	FindByEmail(ctx context.Context, email string) (*User, error)
 	// Create creates an account for a new user with this (already unique)
 	// username and role. It should fail if the username was taken in the
@@ -81,8 +88,10 @@ const (
 	LinkNever EmailLinking = iota
 	// LinkVerifiedDomains links only when the email's domain is one of
 	// Policy.VerifiedDomains: domains the app has verified this IdP's
-	// owner controls (by a DNS record, say). The comparison ignores case
-	// and is exact: example.com does not admit eng.example.com.
+	// owner controls (by a DNS record, say). The comparison ignores ASCII
+	// case only and is otherwise exact: example.com does not admit
+	// eng.example.com, nor a domain spelled with the Kelvin sign or
+	// fullwidth letters.
 	LinkVerifiedDomains
 	// LinkAlways links whenever the email matches. Only for an IdP that
 	// the app's operator runs and that alone asserts these addresses.
@@ -285,7 +294,7 @@ func (p *Provisioner) mayLink(email string) bool {
 	case LinkVerifiedDomains:
 		_, domain, _ := strings.Cut(email, "@")
 		for _, d := range p.Policy.VerifiedDomains {
-			if strings.EqualFold(strings.TrimSpace(d), domain) {
+			if equalFoldASCII(trimXMLSpace(d), domain) {
 				return true
 			}
 		}
@@ -443,8 +452,9 @@ func foldLatin(r rune) string {
 }
 
 // MemoryUserStore is a UserStore in memory, for tests and examples. The
-// zero value is ready to use and safe for concurrent use. Emails are
-// compared ignoring case; UpdateProfile updates the email.
+// zero value is ready to use and safe for concurrent use. Links are
+// compared exactly and emails by EmailKey (see UserStore); UpdateProfile
+// updates the email.
 type MemoryUserStore struct {
 	mu    sync.Mutex
 	users []User
@@ -485,7 +495,7 @@ func (s *MemoryUserStore) FindByLink(_ context.Context, idp, userID string) (*Us
 func (s *MemoryUserStore) FindByEmail(_ context.Context, email string) (*User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.find(func(u *User) bool { return strings.EqualFold(u.Email, email) }), nil
+	return s.find(func(u *User) bool { return equalFoldASCII(u.Email, email) }), nil
 }
 
 // Create implements UserStore.

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,32 +24,70 @@ const DefaultMetadataTimeout = 30 * time.Second
 // with ParseMetadata.
 //
 // client nil means a client with a DefaultMetadataTimeout timeout. If ctx has
-// no deadline, DefaultMetadataTimeout applies. Only http and https URLs are
-// fetched; redirects to other schemes, and from https down to http, are
-// refused. The body may be at most MaxMetadataSize bytes. Every error wraps
-// ErrMetadata and says what was fetched and what came back: the HTTP status
-// and the start of the body for a non-2xx answer, the Content-Type when the
-// body is an HTML page or not XML (a login page or a wrong URL, typically).
+// no deadline, DefaultMetadataTimeout applies. The body may be at most
+// MaxMetadataSize bytes. Every error wraps ErrMetadata and says what was
+// fetched and what came back: the HTTP status and the start of the body for
+// a non-2xx answer, the Content-Type when the body is an HTML page or not
+// XML (a login page or a wrong URL, typically).
 //
-// Trust in the returned certificates rests on the transport: use an https
-// URL. The metadata's own signature is not verified (see ParseMetadata).
+// Trust in the returned certificates rests on the transport, since the
+// metadata's own signature is not verified (see ParseMetadata): whoever can
+// change the metadata in transit can put in their own signing key and sign
+// in as anyone. So the URL must be https. Plain http is fetched only from
+// this machine, for development IdPs: the host must be "localhost" or a
+// loopback address (127.0.0.0/8, ::1) and the connection must really go to
+// a loopback address (a client whose proxy or resolver sends it elsewhere is
+// refused), since such traffic never crosses a network. Anything else on
+// http needs the InsecureAllowHTTP option. Redirects follow the same rule,
+// and are refused to schemes other than http and https and from https down
+// to http, with or without the option.
+//
 // metadataURL is fetched as given; apps that let untrusted users supply it
 // should pass a client whose dialer refuses internal addresses.
-func FetchMetadata(ctx context.Context, client *http.Client, metadataURL string) (*IdentityProvider, error) {
-	return mdFetch(ctx, client, metadataURL, DefaultMetadataTimeout)
+func FetchMetadata(ctx context.Context, client *http.Client, metadataURL string, opts ...FetchMetadataOption) (*IdentityProvider, error) {
+	var o mdFetchOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return mdFetch(ctx, client, metadataURL, DefaultMetadataTimeout, o)
 }
 
-func mdFetch(ctx context.Context, client *http.Client, metadataURL string, timeout time.Duration) (*IdentityProvider, error) {
+// FetchMetadataOption changes how FetchMetadata fetches.
+type FetchMetadataOption func(*mdFetchOptions)
+
+type mdFetchOptions struct {
+	insecureHTTP bool
+}
+
+// InsecureAllowHTTP lets FetchMetadata fetch plain http URLs on any host,
+// and follow redirects to them (never from https). Anyone on the network
+// path can then swap in their own signing key and sign in as any user:
+// only for an IdP on a network the app fully trusts, never over the
+// internet. http on localhost and loopback addresses needs no option.
+func InsecureAllowHTTP() FetchMetadataOption {
+	return func(o *mdFetchOptions) { o.insecureHTTP = true }
+}
+
+func mdFetch(ctx context.Context, client *http.Client, metadataURL string, timeout time.Duration, o mdFetchOptions) (*IdentityProvider, error) {
 	u, err := url.Parse(metadataURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: metadata URL %s is not an absolute http or https URL", ErrMetadata, mdQuote(metadataURL))
 	}
 	shown := u.Redacted()
+	if u.Scheme == "http" && !o.insecureHTTP && !mdLoopbackHost(u.Hostname()) {
+		return nil, fmt.Errorf("%w: metadata URL %s is plain http, so anyone on the network path could swap in their own signing key; "+
+			"use https (plain http is fetched only from localhost or a loopback address, unless InsecureAllowHTTP is given)", ErrMetadata, shown)
+	}
 	if client == nil {
 		client = &http.Client{Timeout: timeout}
 	}
+	var peer *mdPeer
+	if !o.insecureHTTP {
+		peer = new(mdPeer)
+		ctx = httptrace.WithClientTrace(ctx, peer.trace())
+	}
 	c := *client
-	c.CheckRedirect = mdCheckRedirect(client.CheckRedirect)
+	c.CheckRedirect = mdCheckRedirect(client.CheckRedirect, peer)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -67,6 +109,9 @@ func mdFetch(ctx context.Context, client *http.Client, metadataURL string, timeo
 	defer resp.Body.Close()
 	if final := resp.Request.URL.Redacted(); final != shown {
 		shown += " (redirected to " + final + ")"
+	}
+	if err := peer.check(resp.Request.URL); err != nil {
+		return nil, fmt.Errorf("%w: fetching %s: %w", ErrMetadata, shown, err)
 	}
 	ctype := resp.Header.Get("Content-Type")
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -98,16 +143,24 @@ func mdFetch(ctx context.Context, client *http.Client, metadataURL string, timeo
 	return idp, nil
 }
 
-// mdCheckRedirect refuses redirects to schemes other than http and https
-// and from https to http, then defers to the caller's policy (or Go's
-// default of at most 10 redirects).
-func mdCheckRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+// mdCheckRedirect refuses redirects to schemes other than http and https,
+// from https to http, and, unless peer is nil (InsecureAllowHTTP), to plain
+// http off this machine or after a plain http answer that came from
+// elsewhere; then it defers to the caller's policy (or Go's default of at
+// most 10 redirects).
+func mdCheckRedirect(next func(*http.Request, []*http.Request) error, peer *mdPeer) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
+		insecureHTTP := peer == nil
+		if err := peer.check(via[len(via)-1].URL); err != nil {
+			return err
+		}
 		switch prev := via[len(via)-1].URL; {
 		case req.URL.Scheme != "http" && req.URL.Scheme != "https":
 			return fmt.Errorf("refusing redirect to %s: not an http or https URL", mdQuote(req.URL.Redacted()))
 		case prev.Scheme == "https" && req.URL.Scheme == "http":
 			return fmt.Errorf("refusing redirect from https to %s: metadata must not be downgraded to plain http", req.URL.Redacted())
+		case req.URL.Scheme == "http" && !insecureHTTP && !mdLoopbackHost(req.URL.Hostname()):
+			return fmt.Errorf("refusing redirect to plain http %s off this machine (allowed only with InsecureAllowHTTP)", req.URL.Redacted())
 		}
 		if next != nil {
 			return next(req, via)
@@ -117,6 +170,61 @@ func mdCheckRedirect(next func(*http.Request, []*http.Request) error) func(*http
 		}
 		return nil
 	}
+}
+
+// mdLoopbackHost reports whether host (without port or brackets) is
+// "localhost" or a loopback IP address. Other names ending in .localhost
+// are not: Go's resolver may ask DNS for them.
+func mdLoopbackHost(host string) bool {
+	if equalFoldASCII(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// mdPeer holds plain http to this machine: it records the peer address of
+// the connection each request of a fetch used (httptrace's GotConn, which
+// net/http's Transport reports, on a reused connection too), and check
+// refuses an answer to a plain http request whose connection did not go to
+// a loopback address: a name that resolved elsewhere, or a proxy on
+// another machine. The requests are GETs that carry nothing secret; what
+// is refused is trusting the answer. A Transport that reports no
+// connection is refused too (fail closed). Requests of one fetch run one
+// after the other, so the last connection is the one that answered.
+type mdPeer struct {
+	mu   sync.Mutex
+	last net.Addr
+}
+
+func (p *mdPeer) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.last = info.Conn.RemoteAddr()
+	}}
+}
+
+// check judges the answer to the request for u, and forgets the peer. A nil
+// p (InsecureAllowHTTP) accepts everything.
+func (p *mdPeer) check(u *url.URL) error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	last := p.last
+	p.last = nil
+	p.mu.Unlock()
+	if u.Scheme != "http" {
+		return nil
+	}
+	if last == nil {
+		return errors.New("plain http metadata must come from this machine, but the client's Transport does not report which address it connected to (allowed only with InsecureAllowHTTP)")
+	}
+	if ap, err := netip.ParseAddrPort(last.String()); err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return fmt.Errorf("plain http metadata must come from this machine, but the connection went to %s, not a loopback address (allowed only with InsecureAllowHTTP)", last)
+	}
+	return nil
 }
 
 // mdSniffNonMetadata describes a body that cannot be metadata, or returns "".

@@ -1,8 +1,11 @@
 package saml2sp
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -221,7 +224,7 @@ func TestFetchMetadataTimeouts(t *testing.T) {
 	t.Run("default deadline when the context has none", func(t *testing.T) {
 		// A client without its own timeout: only the default deadline can stop it.
 		start := time.Now()
-		_, err := mdFetch(context.Background(), &http.Client{}, slow.URL, 100*time.Millisecond)
+		_, err := mdFetch(context.Background(), &http.Client{}, slow.URL, 100*time.Millisecond, mdFetchOptions{})
 		require.ErrorIs(t, err, ErrMetadata)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Less(t, time.Since(start), 5*time.Second)
@@ -231,7 +234,7 @@ func TestFetchMetadataTimeouts(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		start := time.Now()
-		_, err := mdFetch(ctx, nil, slow.URL, 100*time.Millisecond)
+		_, err := mdFetch(ctx, nil, slow.URL, 100*time.Millisecond, mdFetchOptions{})
 		require.ErrorIs(t, err, ErrMetadata)
 		assert.Contains(t, err.Error(), "Client.Timeout")
 		assert.Less(t, time.Since(start), 5*time.Second)
@@ -318,4 +321,178 @@ func TestFetchMetadataRedactsPassword(t *testing.T) {
 	require.ErrorIs(t, err, ErrMetadata)
 	assert.NotContains(t, err.Error(), "s3cret")
 	assert.Contains(t, err.Error(), "403 Forbidden")
+}
+
+// mdRouteTo returns a client that connects to addr for the host
+// idp.example.com (no DNS, no network), to other hosts as usual, and whose
+// connections report remote as their peer when it is set.
+func mdRouteTo(addr string, remote net.Addr) *http.Client {
+	var d net.Dialer
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, hostPort string) (net.Conn, error) {
+		if host, _, _ := net.SplitHostPort(hostPort); host == "idp.example.com" {
+			hostPort = addr
+		}
+		c, err := d.DialContext(ctx, network, hostPort)
+		if err != nil || remote == nil {
+			return c, err
+		}
+		return mdOtherPeer{Conn: c, remote: remote}, nil
+	}}}
+}
+
+// mdOtherPeer is a connection that reports another peer address: what a client
+// sees when "localhost" resolves elsewhere or a proxy is in between.
+type mdOtherPeer struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c mdOtherPeer) RemoteAddr() net.Addr { return c.remote }
+
+// mdStubTransport answers every request with the body, without a
+// connection (as a test double or an exotic RoundTripper would).
+type mdStubTransport struct {
+	body  []byte
+	calls *atomic.Int32
+}
+
+func (s mdStubTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.calls.Add(1)
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Request: req,
+		Header: http.Header{"Content-Type": {"application/samlmetadata+xml"}}, Body: io.NopCloser(bytes.NewReader(s.body))}, nil
+}
+
+func TestFetchMetadataPlainHTTPRule(t *testing.T) {
+	okta := mdReadFixture(t, "okta.xml")
+	var hits atomic.Int32
+	srv := mdServe(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1); _, _ = w.Write(okta) })
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	remoteIdP := "http://idp.example.com:" + strconv.Itoa(port) + "/metadata"
+	elsewhere := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 10), Port: 80} // TEST-NET-1: never dialled
+	insecure := []FetchMetadataOption{InsecureAllowHTTP()}
+	redirectTo := func(target string) string {
+		return mdServe(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target, http.StatusFound) }).URL
+	}
+	tests := []struct {
+		name    string
+		client  *http.Client
+		url     string
+		opts    []FetchMetadataOption
+		wantErr string // "" : fetched
+		noHit   bool   // the IdP server must not have been asked
+	}{
+		{name: "http on 127.0.0.1 needs no option", url: srv.URL},
+		{name: "http on localhost needs no option", url: "http://localhost:" + strconv.Itoa(port) + "/metadata"},
+		{name: "http on another host is refused before any request",
+			client: mdRouteTo(srv.Listener.Addr().String(), nil), url: remoteIdP,
+			wantErr: "is plain http, so anyone on the network path could swap in their own signing key", noHit: true},
+		{name: "http on another host with InsecureAllowHTTP",
+			client: mdRouteTo(srv.Listener.Addr().String(), nil), url: remoteIdP, opts: insecure},
+		{name: "localhost whose connection goes off the machine is refused",
+			client: mdRouteTo(srv.Listener.Addr().String(), elsewhere), url: "http://localhost:" + strconv.Itoa(port) + "/metadata",
+			wantErr: "the connection went to 192.0.2.10:80, not a loopback address"},
+		{name: "127.0.0.1 reached through a proxy on another machine is refused",
+			client: mdRouteTo(srv.Listener.Addr().String(), elsewhere), url: srv.URL,
+			wantErr: "not a loopback address"},
+		{name: "off-machine connection with InsecureAllowHTTP",
+			client: mdRouteTo(srv.Listener.Addr().String(), elsewhere), url: srv.URL, opts: insecure},
+		{name: "loopback http redirecting to http on another host is refused",
+			client: mdRouteTo(srv.Listener.Addr().String(), nil), url: redirectTo(remoteIdP),
+			wantErr: "refusing redirect to plain http " + remoteIdP + " off this machine", noHit: true},
+		{name: "loopback http redirecting to http on another host with InsecureAllowHTTP",
+			client: mdRouteTo(srv.Listener.Addr().String(), nil), url: redirectTo(remoteIdP), opts: insecure},
+		{name: "loopback http redirecting to loopback http", url: redirectTo(srv.URL + "/moved")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hits.Store(0)
+			_, err := FetchMetadata(context.Background(), tc.client, tc.url, tc.opts...)
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrMetadata)
+			assert.Contains(t, err.Error(), tc.wantErr)
+			if tc.noHit {
+				assert.Zero(t, hits.Load(), "the plain http IdP was asked")
+			}
+		})
+	}
+
+	t.Run("a Transport that reports no connection", func(t *testing.T) {
+		var calls atomic.Int32
+		stub := &http.Client{Transport: mdStubTransport{body: okta, calls: &calls}}
+		_, err := FetchMetadata(context.Background(), stub, "http://127.0.0.1/metadata")
+		require.ErrorIs(t, err, ErrMetadata)
+		assert.Contains(t, err.Error(), "the client's Transport does not report which address it connected to")
+		_, err = FetchMetadata(context.Background(), stub, "http://127.0.0.1/metadata", InsecureAllowHTTP())
+		require.NoError(t, err, "the option skips the check")
+		_, err = FetchMetadata(context.Background(), stub, "https://idp.example.com/metadata")
+		require.NoError(t, err, "https is not checked for loopback")
+		assert.Equal(t, int32(3), calls.Load())
+	})
+}
+
+// mdMixedTransport serves host "stub" from memory (no connection to
+// report) and sends every other request to net/http's Transport.
+type mdMixedTransport struct{ stub mdStubTransport }
+
+func (m mdMixedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Hostname() == "localhost" && req.URL.Path == "/stub" {
+		return m.stub.RoundTrip(req)
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestFetchMetadataPlainHTTPRedirectChain(t *testing.T) {
+	okta := mdReadFixture(t, "okta.xml")
+	target := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(okta) }))
+	t.Cleanup(target.Close)
+
+	t.Run("a plain http redirect that came from off the machine is not followed", func(t *testing.T) {
+		redir := mdServe(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.URL+"/metadata", http.StatusFound)
+		})
+		elsewhere := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 10), Port: 80}
+		tr := target.Client().Transport.(*http.Transport).Clone()
+		var d net.Dialer
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return mdOtherPeer{Conn: c, remote: elsewhere}, nil
+		}
+		_, err := FetchMetadata(context.Background(), &http.Client{Transport: tr}, redir.URL)
+		require.ErrorIs(t, err, ErrMetadata)
+		assert.Contains(t, err.Error(), "the connection went to 192.0.2.10:80, not a loopback address")
+	})
+
+	t.Run("a loopback connection does not vouch for a later unreported one", func(t *testing.T) {
+		redir := mdServe(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://localhost/stub", http.StatusFound)
+		})
+		var calls atomic.Int32
+		client := &http.Client{Transport: mdMixedTransport{stub: mdStubTransport{body: okta, calls: &calls}}}
+		_, err := FetchMetadata(context.Background(), client, redir.URL)
+		require.ErrorIs(t, err, ErrMetadata)
+		assert.Contains(t, err.Error(), "does not report which address it connected to")
+		assert.Equal(t, int32(1), calls.Load())
+	})
+}
+
+func TestMetadataLoopbackHost(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		want bool
+	}{
+		{"localhost", true}, {"LocalHost", true}, {"127.0.0.1", true}, {"127.8.9.10", true},
+		{"::1", true}, {"::ffff:127.0.0.1", true},
+		{"localhost.", false}, {"idp.localhost", false}, {"localhost.example.com", false},
+		{"0.0.0.0", false}, {"::", false}, {"10.0.0.1", false}, {"128.0.0.1", false}, {"127.1", false},
+		{"l\u043ecalhost", false}, // Cyrillic o
+		{"", false},
+	} {
+		t.Run(tc.host, func(t *testing.T) { assert.Equal(t, tc.want, mdLoopbackHost(tc.host)) })
+	}
 }

@@ -21,8 +21,16 @@ type MetadataRefresher struct {
 	// Interval between refreshes. Zero means the metadata's cacheDuration,
 	// or one hour; it is never below one minute.
 	Interval time.Duration
-	// Logger receives refresh failures. Nil means slog.Default().
+	// Logger receives refresh failures (metadata the SP refuses, such as
+	// a weak key with Config.RejectWeakIdPKeys, is one). Nil means
+	// slog.Default(). Warnings about metadata the SP accepts go to its
+	// Config.Logger.
 	Logger *slog.Logger
+	// InsecureAllowHTTP fetches a plain http URL on any host (see
+	// FetchMetadata and its InsecureAllowHTTP option): anyone on the
+	// network path could then swap in their own signing key. http on
+	// localhost and loopback addresses needs no opt-in.
+	InsecureAllowHTTP bool
 }
 
 // minRefresh bounds how often an IdP's metadata URL is fetched.
@@ -30,7 +38,11 @@ const minRefresh = time.Minute
 
 // Refresh fetches the metadata once and installs it in sp.
 func (m *MetadataRefresher) Refresh(ctx context.Context, sp *SP) error {
-	idp, err := FetchMetadata(ctx, m.Client, m.URL)
+	var opts []FetchMetadataOption
+	if m.InsecureAllowHTTP {
+		opts = append(opts, InsecureAllowHTTP())
+	}
+	idp, err := FetchMetadata(ctx, m.Client, m.URL, opts...)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package saml2sp_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -82,5 +83,37 @@ func TestMetadataRefresherRunStops(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not stop with its context")
+	}
+}
+
+// TestMetadataRefresherPlainHTTP: a refresher fetches plain http off this
+// machine only with InsecureAllowHTTP, like FetchMetadata.
+func TestMetadataRefresherPlainHTTP(t *testing.T) {
+	e := newTestEnv(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(e.idp.Metadata()) }))
+	defer srv.Close()
+	// idp.example.com is routed to the test server: no DNS, no network.
+	var d net.Dialer
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, srv.Listener.Addr().String())
+	}}}
+	for _, tc := range []struct {
+		name     string
+		insecure bool
+		wantErr  bool
+	}{
+		{name: "refused without the option", wantErr: true},
+		{name: "fetched with InsecureAllowHTTP", insecure: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &saml2sp.MetadataRefresher{URL: "http://idp.example.com/metadata", Client: client, InsecureAllowHTTP: tc.insecure}
+			err := m.Refresh(context.Background(), e.sp)
+			if tc.wantErr {
+				require.ErrorIs(t, err, saml2sp.ErrMetadata)
+				assert.Contains(t, err.Error(), "is plain http")
+				return
+			}
+			require.NoError(t, err)
+		})
 	}
 }

@@ -168,6 +168,14 @@ type Config struct {
 	// RejectExpiredCertificates refuses signatures made with an IdP
 	// certificate that is outside its validity dates (see the package doc).
 	RejectExpiredCertificates bool
+	// RejectWeakIdPKeys refuses IdP signing certificates whose key is RSA
+	// shorter than 2048 bits or ECDSA on a curve smaller than P-256: New
+	// fails with ErrConfig, and SetIdentityProvider (so MetadataRefresher)
+	// with ErrMetadata, keeping the IdP in force. Off by default because
+	// some IdPs still sign with RSA-1024: such a key is then accepted, and
+	// New and every SetIdentityProvider that brings a new one log a warning
+	// that names the IdP and the key size.
+	RejectWeakIdPKeys bool
 	// InsecureAllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests. Only
 	// for IdPs that cannot be fixed; SHA-1 is broken for signatures.
 	InsecureAllowSHA1 bool
@@ -261,6 +269,9 @@ func New(cfg Config) (*SP, error) {
 	case len(cfg.StateKey) < 32:
 		return nil, fmt.Errorf("%w: StateKey must be at least 32 bytes", ErrConfig)
 	}
+	if err := checkIdPKeys(cfg.IdP, nil, cfg.RejectWeakIdPKeys, cfg.Logger, ErrConfig); err != nil {
+		return nil, err
+	}
 	if cfg.InsecureTraceMessages {
 		cfg.Logger.Warn("saml2sp: InsecureTraceMessages is on: SAML messages, including assertions, are logged at debug level", "sp", cfg.EntityID)
 	}
@@ -299,14 +310,19 @@ func (sp *SP) IdentityProvider() *IdentityProvider { return sp.idp.Load() }
 // SetIdentityProvider replaces the trusted IdP, for example with freshly
 // fetched metadata (see MetadataRefresher): new signing certificates and
 // endpoints take effect for the next message. The entity ID may not change;
-// trusting another IdP takes a new SP. Messages already being checked
-// finish with the IdP they started with.
+// trusting another IdP takes a new SP. A weak signing key is refused with
+// Config.RejectWeakIdPKeys, else logged once, when it first appears.
+// Messages already being checked finish with the IdP they started with.
 func (sp *SP) SetIdentityProvider(idp *IdentityProvider) error {
 	if err := checkIdentityProvider(idp); err != nil {
 		return err
 	}
-	if old := sp.idp.Load(); idp.EntityID != old.EntityID {
+	old := sp.idp.Load()
+	if idp.EntityID != old.EntityID {
 		return fmt.Errorf("%w: new metadata is for IdP %q, not %q", ErrMetadata, idp.EntityID, old.EntityID)
+	}
+	if err := checkIdPKeys(idp, old, sp.cfg.RejectWeakIdPKeys, sp.cfg.Logger, ErrMetadata); err != nil {
+		return err
 	}
 	sp.idp.Store(idp)
 	return nil

@@ -47,7 +47,10 @@ func attrValue(el *etree.Element, key string) string {
 // simpleText returns the full character content of an element that must hold
 // only text. Comments are skipped, never treated as the end of the text, so
 // "alice@example.com<!---->.evil.com" reads as the whole string (the 2018
-// comment-truncation attacks). Surrounding white space is trimmed.
+// comment-truncation attacks). Surrounding XML white space (space, tab, CR,
+// LF) is trimmed, and only that: strings.TrimSpace would also drop U+00A0,
+// U+3000 and the like, so that "admin" plus a no-break space would read as
+// "admin".
 func simpleText(el *etree.Element) (string, error) {
 	var b strings.Builder
 	for _, tok := range el.Child {
@@ -59,8 +62,15 @@ func simpleText(el *etree.Element) (string, error) {
 			return "", failf(ErrMalformed, "%s must contain only text", el.Tag)
 		}
 	}
-	return strings.TrimSpace(b.String()), nil
+	return trimXMLSpace(b.String()), nil
 }
+
+// xmlSpace is XML's white space (the S production): the only characters
+// trimmed from values read from a message.
+const xmlSpace = " \t\r\n"
+
+// trimXMLSpace trims XML white space, and no other Unicode space.
+func trimXMLSpace(s string) string { return strings.Trim(s, xmlSpace) }
 
 // parseTime parses an xs:dateTime, which must carry a time zone.
 func parseTime(el *etree.Element, name string, required bool) (time.Time, error) {
