@@ -1,9 +1,11 @@
 package xmldsig_test
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/xml"
 	"fmt"
 	"strings"
 	"testing"
@@ -22,11 +24,19 @@ import (
 // and parses the result again.
 func (s signer) signXML(t *testing.T, doc, wrap string) (*etree.Element, *etree.Element) {
 	t.Helper()
+	return s.signXMLPrefix(t, doc, wrap, dsig.DefaultPrefix)
+}
+
+// signXMLPrefix is signXML with the XML-DSig elements under prefix ("" for
+// the default namespace).
+func (s signer) signXMLPrefix(t *testing.T, doc, wrap, prefix string) (*etree.Element, *etree.Element) {
+	t.Helper()
 	d := etree.NewDocument()
 	require.NoError(t, d.ReadFromString(doc))
 	el := d.Root()
 	ctx, err := dsig.NewSigningContext(s.key, [][]byte{s.cert.Raw})
 	require.NoError(t, err)
+	ctx.Prefix = prefix
 	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
 	sig, err := ctx.ConstructSignature(el.Copy(), true)
 	require.NoError(t, err)
@@ -35,7 +45,11 @@ func (s signer) signXML(t *testing.T, doc, wrap string) (*etree.Element, *etree.
 	require.NoError(t, err)
 	d = etree.NewDocument()
 	require.NoError(t, d.ReadFromString(fmt.Sprintf(wrap, b)))
-	el = d.FindElement("//[@ID='_thing']")
+	for _, e := range append([]*etree.Element{d.Root()}, d.Root().FindElements("//*")...) {
+		if e.SelectAttrValue("ID", "") != "" {
+			el = e
+		}
+	}
 	require.NotNil(t, el)
 	sigEl, err := xmldsig.Find(el)
 	require.NoError(t, err)
@@ -116,6 +130,88 @@ func TestVerifyValidatesOnce(t *testing.T) {
 			assert.Equal(t, "hello", out.SelectElement("Body").Text())
 		})
 	}
+}
+
+// TestVerifyUnusualLayouts: the pre-check's canonical SignedInfo is
+// goxmldsig's (see goxmldsigSignedInfo) for layouts the fixtures lack, and
+// the signature verifies.
+func TestVerifyUnusualLayouts(t *testing.T) {
+	s := newSigner(t, true)
+	const thing = `<t:Thing xmlns:t="urn:example:thing" ID="%s"><t:Issuer>idp</t:Issuer><t:Body>hello</t:Body></t:Thing>`
+	moveDS := func(to func(el *etree.Element) *etree.Element) func(el, sig *etree.Element) {
+		return func(el, sig *etree.Element) {
+			sig.RemoveAttr("xmlns:ds")
+			to(el).CreateAttr("xmlns:ds", xmldsig.NS)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		id     string
+		wrap   string
+		prefix string
+		edit   func(el, sig *etree.Element)
+	}{
+		// Attribute values that etree escapes differently in canonical form.
+		{name: "ID with an apostrophe, > and a tab", id: "_a'b>c\td", prefix: "ds"},
+		{name: "Signature in the default namespace", id: "_thing"},
+		{name: "ds declared on the signed element", id: "_thing", prefix: "ds",
+			edit: moveDS(func(el *etree.Element) *etree.Element { return el })},
+		{name: "ds declared on an ancestor", id: "_thing", prefix: "ds",
+			wrap: `<w:Wrap xmlns:w="urn:example:wrap">%s</w:Wrap>`,
+			edit: moveDS(func(el *etree.Element) *etree.Element { return el.Parent() })},
+		{name: "unused prefixes in scope", id: "_thing", prefix: "ds",
+			wrap: `<w:Wrap xmlns:w="urn:example:wrap" xmlns:a="urn:a" xmlns:b="urn:b" xmlns="urn:default">%s</w:Wrap>`},
+		{name: "ds redeclared on SignedInfo and Reference", id: "_thing", prefix: "ds",
+			edit: func(_, sig *etree.Element) {
+				sig.SelectElement("SignedInfo").CreateAttr("xmlns:ds", xmldsig.NS)
+				sig.FindElement("./SignedInfo/Reference").CreateAttr("xmlns:ds", xmldsig.NS)
+			}},
+		// Text that etree escapes differently in canonical form (a .NET
+		// habit in base64); the SignedInfo is signed again as goxmldsig
+		// reads it.
+		{name: "DigestValue with carriage returns", id: "_thing", prefix: "ds",
+			edit: func(el, sig *etree.Element) {
+				dv := sig.FindElement("./SignedInfo/Reference/DigestValue")
+				v := dv.Text()
+				dv.SetText(v[:20] + "\r\n" + v[20:] + "\r")
+				resign(t, s, el, sig)
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wrap := tc.wrap
+			if wrap == "" {
+				wrap = "%s"
+			}
+			var id strings.Builder
+			require.NoError(t, xml.EscapeText(&id, []byte(tc.id)))
+			el, sigEl := s.signXMLPrefix(t, fmt.Sprintf(thing, id.String()), wrap, tc.prefix)
+			if tc.edit != nil {
+				tc.edit(el, sigEl)
+			}
+			sig, err := xmldsig.Check(sigEl, el.SelectAttrValue("ID", ""), xmldsig.Policy{})
+			require.NoError(t, err)
+			_, err = xmldsig.Prepare(el, sig)
+			require.NoError(t, err)
+			ours, err := xmldsig.CanonicalSignedInfo(sig)
+			require.NoError(t, err)
+			require.Equal(t, string(goxmldsigSignedInfo(t, el)), string(ours))
+			out, cert, err := xmldsig.Verify(el, sig, []*x509.Certificate{newSigner(t, true).cert, s.cert})
+			require.NoError(t, err)
+			assert.Same(t, s.cert, cert)
+			assert.Equal(t, "hello", out.SelectElement("Body").Text())
+		})
+	}
+}
+
+// resign signs the SignedInfo of sig again with s, over the bytes goxmldsig
+// verifies.
+func resign(t *testing.T, s signer, el, sig *etree.Element) {
+	t.Helper()
+	h := crypto.SHA256.New()
+	h.Write(goxmldsigSignedInfo(t, el))
+	value, err := s.key.Sign(rand.Reader, h.Sum(nil), crypto.SHA256)
+	require.NoError(t, err)
+	sig.SelectElement("SignatureValue").SetText(base64.StdEncoding.EncodeToString(value))
 }
 
 func TestKeyOrder(t *testing.T) {
