@@ -17,8 +17,10 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/saml2sp/saml2sp"
 	"github.com/saml2sp/saml2sp/internal/xmldsig"
 	"github.com/saml2sp/saml2sp/internal/xmlsafe"
+	"github.com/saml2sp/saml2sp/saml2sptest"
 )
 
 // Benchmarks of Verify, run with go test -bench . -benchmem.
@@ -28,10 +30,16 @@ import (
 // a certificate the SP does not trust (the message chooses its KeyInfo).
 // The right certificate is always the last one trusted.
 //
-// BenchmarkVerifyPadded compares a genuine 65 KB signed Assertion with a
-// validly signed element of the same size built to be as expensive as the
-// limits allow: the most elements, the most namespace prefixes (each used,
-// so every element redeclares one) and the rest filled with comments.
+// BenchmarkVerifyPadded compares a genuine 65 KB signed Assertion
+// (bench/testdata/signed-large.xml) with validly signed elements of the
+// same size built to be as expensive as the bounds of Verify allow, the
+// rest of their bytes filled with comments: the most elements, each
+// redeclaring one of the most namespace prefixes (padded=elements); the
+// most attributes per element, with shared local names under different
+// prefixes (padded=attributes); a long namespace URI redeclared as often as
+// MaxNamespaceBytes allows (padded=namespace-bytes). genuine-at-element-bound
+// is a saml2sptest Assertion with about MaxSignedElements elements (one
+// attribute with that many values), what an IdP may legitimately send.
 
 const (
 	benchDir = "../../bench/testdata/"
@@ -76,14 +84,89 @@ func BenchmarkVerifyPadded(b *testing.B) {
 
 	key := mustRSAKey(b)
 	s := signer{key: key, cert: selfSigned(b, key)}
-	padded := paddedDocument(b, s, size)
-
+	idp := saml2sptest.NewIdPWithKey("https://idp.example.org/metadata", key, s.cert)
+	// An Assertion with as many elements as the bound allows: one
+	// attribute whose values fill it up (the rest of the Assertion and its
+	// Signature take about 40 elements).
+	values := make([]string, xmldsig.MaxSignedElements-40)
+	for i := range values {
+		values[i] = fmt.Sprintf("group-%d", i)
+	}
+	atBound, err := idp.ResponseXML(saml2sptest.Response{
+		Destination: "https://sp.example.com/saml/acs", Audience: "https://sp.example.com/saml/metadata",
+		Attributes: []saml2sp.Attribute{{Name: "groups", Values: values}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	trusted := []*x509.Certificate{s.cert}
 	b.Run("genuine", func(b *testing.B) {
 		benchVerify(b, genuine, "Assertion", nil, []*x509.Certificate{readCert(b, benchDir+"idp-cert.pem")})
 	})
-	b.Run("padded", func(b *testing.B) {
-		benchVerify(b, padded, "Thing", nil, []*x509.Certificate{s.cert})
+	b.Run("padded=elements", func(b *testing.B) {
+		benchVerify(b, paddedDocument(b, s, size, paddedElementsXML()), "Thing", nil, trusted)
 	})
+	b.Run("padded=attributes", func(b *testing.B) {
+		benchVerify(b, paddedDocument(b, s, size, paddedAttributesXML(size)), "Thing", nil, trusted)
+	})
+	b.Run("padded=namespace-bytes", func(b *testing.B) {
+		benchVerify(b, paddedDocument(b, s, size, paddedNamespaceBytesXML()), "Thing", nil, trusted)
+	})
+	b.Run("genuine-at-element-bound", func(b *testing.B) {
+		benchVerify(b, atBound, "Assertion", nil, trusted)
+	})
+}
+
+// paddedElementsXML is a Thing with the most elements, each redeclaring
+// one of the most prefixes (declared on Thing but not used by it).
+func paddedElementsXML() string {
+	var sb strings.Builder
+	sb.WriteString(`<t:Thing xmlns:t="urn:example:thing"`)
+	for p := range paddedPrefixes {
+		fmt.Fprintf(&sb, ` xmlns:n%d="urn:example:n%d"`, p, p)
+	}
+	sb.WriteString(` ID="_thing"><t:Issuer>idp</t:Issuer>`)
+	for i := range paddedElements - 2 {
+		fmt.Fprintf(&sb, `<n%d:a/>`, i%paddedPrefixes)
+	}
+	sb.WriteString(`</t:Thing>`)
+	return sb.String()
+}
+
+// paddedAttributesXML is a Thing of about size bytes whose elements carry
+// the most attributes, prefixed with the most prefixes and sharing local
+// names (goxmldsig's attribute sort scans all attributes to compare two
+// of those).
+func paddedAttributesXML(size int) string {
+	var sb strings.Builder
+	sb.WriteString(`<t:Thing xmlns:t="urn:example:thing"`)
+	for p := range paddedPrefixes {
+		fmt.Fprintf(&sb, ` xmlns:n%d="urn:example:n%d"`, p, p)
+	}
+	sb.WriteString(` ID="_thing"><t:Issuer>idp</t:Issuer>`)
+	for sb.Len() < size-1000 {
+		sb.WriteString(`<t:a`)
+		for i := range xmldsig.MaxAttributes {
+			fmt.Fprintf(&sb, ` n%d:a%d=""`, i%paddedPrefixes, i/paddedPrefixes)
+		}
+		sb.WriteString(`/>`)
+	}
+	sb.WriteString(`</t:Thing>`)
+	return sb.String()
+}
+
+// paddedNamespaceBytesXML is a Thing whose elements each redeclare one
+// long namespace URI, as many as MaxNamespaceBytes allows.
+func paddedNamespaceBytesXML() string {
+	uri := "urn:example:" + strings.Repeat("x", 4000)
+	n := xmldsig.MaxNamespaceBytes/(len(` xmlns:p=""`)+len(uri)) - 20
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `<t:Thing xmlns:t="urn:example:thing" xmlns:p=%q ID="_thing"><t:Issuer>idp</t:Issuer>`, uri)
+	for range n {
+		sb.WriteString(`<p:a/>`)
+	}
+	sb.WriteString(`</t:Thing>`)
+	return sb.String()
 }
 
 // benchVerify times Verify alone: parsing and Check run with the timer
@@ -129,24 +212,13 @@ func signedElement(tb testing.TB, data []byte, tag string) (*etree.Element, *etr
 	return nil, nil
 }
 
-// paddedDocument returns a Thing signed by s whose serialization is about
-// size bytes: paddedElements child elements cycling through paddedPrefixes
-// namespace prefixes declared on the root, comments between them up to
-// size.
-func paddedDocument(tb testing.TB, s signer, size int) []byte {
+// paddedDocument returns thing (a Thing with ID _thing and an Issuer as its
+// first child) signed by s, with comments between its children until its
+// serialization is about size bytes.
+func paddedDocument(tb testing.TB, s signer, size int, thing string) []byte {
 	tb.Helper()
-	var sb strings.Builder
-	sb.WriteString(`<t:Thing xmlns:t="urn:example:thing"`)
-	for p := range paddedPrefixes {
-		fmt.Fprintf(&sb, ` xmlns:n%d="urn:example:n%d"`, p, p)
-	}
-	sb.WriteString(` ID="_thing"><t:Issuer>idp</t:Issuer>`)
-	for i := range paddedElements - 2 {
-		fmt.Fprintf(&sb, `<n%d:a/>`, i%paddedPrefixes)
-	}
-	sb.WriteString(`</t:Thing>`)
 	doc := etree.NewDocument()
-	if err := doc.ReadFromString(sb.String()); err != nil {
+	if err := doc.ReadFromString(thing); err != nil {
 		tb.Fatal(err)
 	}
 	el := doc.Root()
@@ -162,13 +234,15 @@ func paddedDocument(tb testing.TB, s signer, size int) []byte {
 	el.InsertChildAt(1, sig)
 	// Comments between the padding elements (after the Signature), about
 	// seven bytes each, until the element reaches size.
-	fill := (size - len(serialize(tb, el))) / len("<!---->")
+	fill := max(0, size-len(serialize(tb, el))) / len("<!---->")
 	kids := el.Child[2:]
 	tokens := make([]etree.Token, 0, len(el.Child)+fill)
 	tokens = append(tokens, el.Child[:2]...)
 	for i, k := range kids {
 		tokens = append(tokens, k)
 		for range fill/len(kids) + boolInt(i < fill%len(kids)) {
+			// Seven bytes of comment cost etree more to parse than seven
+			// of anything else, and nothing to strip.
 			tokens = append(tokens, etree.NewComment(""))
 		}
 	}

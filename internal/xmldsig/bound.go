@@ -3,6 +3,7 @@ package xmldsig
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/beevik/etree"
 )
@@ -17,10 +18,11 @@ import (
 // the canonical form (where each element re-declares the prefixes it uses
 // that its parent does not) and re-parses it. Unbounded, each of those is
 // super-linear in the message. The bounds leave a wide margin over what
-// IdPs send: the largest signed elements in this repository's fixtures hold
-// 768 elements (an Assertion with 121 attributes, one of them with 500
-// values), 6 distinct namespace prefixes, 7 attributes on one element and
-// a NamespaceBytes estimate (see MaxNamespaceBytes) of 74,892.
+// IdPs send: the largest signed elements of this repository's fixtures
+// (TestRealSignatures) hold 765 elements once KeyInfo is removed (an
+// Assertion with 121 attributes, one of them with 500 values), 6 distinct
+// namespace prefixes, 6 attributes on one element and 540 bytes by the
+// MaxNamespaceBytes estimate.
 const (
 	// MaxSignedElements bounds the elements inside a signed element, itself
 	// included.
@@ -34,12 +36,15 @@ const (
 	// on any one element inside a signed element.
 	MaxAttributes = 32
 	// MaxNamespaceBytes bounds an over-estimate of the namespace declarations
-	// that exclusive c14n writes for a signed element: the number of
-	// prefixed names and namespace declarations in it (each element's own
-	// name counting as one even when unprefixed), times the longest
-	// declaration. Without it, one long namespace URI used by every element
-	// is copied into the canonical form once per element.
-	MaxNamespaceBytes = 320 << 10
+	// that exclusive c14n copies into the canonical form of a signed element
+	// from ancestors: on each element, the prefixes its name and attributes
+	// use that neither it declares nor its parent uses, times the longest
+	// declaration (plus every declaration on the signed element itself).
+	// Without it, one long namespace URI used by thousands of sibling
+	// elements is written out once for each. The bound lets every one of
+	// MaxSignedElements elements copy a 64-byte declaration (an IdP that
+	// declares xsi once and writes xsi:type on each value does that).
+	MaxNamespaceBytes = MaxSignedElements * 64
 )
 
 // ErrLimit is wrapped by the errors for a signed element beyond one of the
@@ -71,54 +76,92 @@ type size struct {
 // instead, as Check refuses them: removing them here would hide them from
 // the Check of an inner signature that runs after this outer one.
 func prepare(el *etree.Element) (size, error) {
+	const _ uint = 64 - MaxNamespacePrefixes // prefix sets fit in a uint64
+	// Prefixes are numbered in the order they are first declared, so that
+	// sets of them are bit masks.
 	type frame struct {
 		el *etree.Element
-		// ds holds the prefixes bound to the XML-DSig namespace in scope
-		// ("" for the default namespace), shared with the parent until el
-		// changes it; inSig is whether a ds:Signature encloses el.
-		ds    []string
+		// ds is the set of prefixes bound to the XML-DSig namespace in
+		// scope; used, the prefixes the parent's name and attributes use
+		// (exclusive c14n has rendered those in the parent's scope).
+		ds, used uint64
+		// inSig is whether a ds:Signature encloses el.
 		inSig bool
 	}
 	var (
-		sz       size
-		prefixes = map[string]bool{}
-		uses     int // prefixed names and namespace declarations, over all elements
-		longest  int // longest namespace declaration, as c14n writes it
+		sz          size
+		prefixes    = map[string]int{}
+		redeclared  int // prefixes an element uses without declaring them
+		longest     int // longest namespace declaration, as c14n writes it
+		stack       = []frame{{el: el}}
+		first       = true
+		bitOf       = func(p string) uint64 { return 1 << prefixes[p] }
+		isDeclared  = func(p string) bool { _, ok := prefixes[p]; return ok }
+		declaration = func(a etree.Attr) (string, bool) {
+			switch {
+			case a.Space == "xmlns":
+				return a.Key, true
+			case a.Space == "" && a.Key == "xmlns":
+				return "", true
+			}
+			return "", false
+		}
 	)
-	stack := []frame{{el: el}}
 	for len(stack) > 0 {
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if sz.elements++; sz.elements > MaxSignedElements {
 			return sz, limit("more than %d elements", MaxSignedElements)
 		}
-		uses++ // the element's own prefix, or the default namespace
+		var declared, used uint64
 		attrs := 0
 		for _, a := range f.el.Attr {
-			switch {
-			case a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns":
-				prefix := a.Key
-				if a.Space == "" {
-					prefix = ""
-				}
-				if prefixes[prefix] = true; len(prefixes) > MaxNamespacePrefixes {
-					return sz, limit("more than %d namespace prefixes declared in and around it", MaxNamespacePrefixes)
-				}
-				uses++
-				longest = max(longest, len(` xmlns:=""`)+len(prefix)+escapedLen(a.Value))
-				f.ds = bindDS(f.ds, prefix, a.Value)
-			default:
+			prefix, isDecl := declaration(a)
+			if !isDecl {
 				if attrs++; attrs > MaxAttributes {
 					return sz, limit("%s has more than %d attributes", f.el.FullTag(), MaxAttributes)
 				}
-				if a.Space != "" {
-					uses++
-				}
+				continue
 			}
+			if !isDeclared(prefix) {
+				if len(prefixes) == MaxNamespacePrefixes {
+					return sz, limit("more than %d namespace prefixes declared in and around it", MaxNamespacePrefixes)
+				}
+				prefixes[prefix] = len(prefixes)
+			}
+			declared |= bitOf(prefix)
+			longest = max(longest, len(` xmlns:=""`)+len(prefix)+escapedLen(a.Value))
+			if a.Value == NS {
+				f.ds |= bitOf(prefix)
+			} else {
+				f.ds &^= bitOf(prefix)
+			}
+		}
+		// Prefixes that are declared nowhere here (xml, or the default
+		// namespace when nothing sets it) are never written by c14n.
+		if isDeclared(f.el.Space) {
+			used |= bitOf(f.el.Space)
+		}
+		for _, a := range f.el.Attr {
+			if _, isDecl := declaration(a); !isDecl && a.Space != "" && isDeclared(a.Space) {
+				used |= bitOf(a.Space)
+			}
+		}
+		// Exclusive c14n writes a declaration on an element for each prefix
+		// it uses that is not rendered in its parent's scope. A prefix the
+		// element declares itself costs no more than the input did, and one
+		// its parent uses is rendered there already; the rest are copies of
+		// ancestors' declarations. The signed element itself may write every
+		// declaration it carries (declareInheritedNamespaces added some).
+		if first {
+			redeclared += bits.OnesCount64(used | declared)
+			first = false
+		} else {
+			redeclared += bits.OnesCount64(used &^ declared &^ f.used)
 		}
 		sz.attributes = max(sz.attributes, attrs)
 		sz.prefixes = len(prefixes)
-		if f.el.Tag == "Signature" && contains(f.ds, f.el.Space) {
+		if f.el.Tag == "Signature" && isDeclared(f.el.Space) && f.ds&bitOf(f.el.Space) != 0 {
 			f.inSig = true
 		}
 		comments := 0
@@ -127,7 +170,7 @@ func prepare(el *etree.Element) (size, error) {
 			case *etree.Comment:
 				comments++
 			case *etree.Element:
-				stack = append(stack, frame{el: t, ds: f.ds, inSig: f.inSig})
+				stack = append(stack, frame{el: t, ds: f.ds, used: used, inSig: f.inSig})
 			}
 		}
 		if comments > 0 {
@@ -137,8 +180,8 @@ func prepare(el *etree.Element) (size, error) {
 			stripComments(f.el, comments)
 		}
 	}
-	if sz.namespaceBytes = uses * longest; sz.namespaceBytes > MaxNamespaceBytes {
-		return sz, limit("its canonical form could hold %d bytes of namespace declarations, more than %d", sz.namespaceBytes, MaxNamespaceBytes)
+	if sz.namespaceBytes = redeclared * longest; sz.namespaceBytes > MaxNamespaceBytes {
+		return sz, limit("its canonical form could repeat %d bytes of namespace declarations, more than %d", sz.namespaceBytes, MaxNamespaceBytes)
 	}
 	return sz, nil
 }
@@ -156,24 +199,6 @@ func stripComments(el *etree.Element, n int) {
 	el.ReindexChildren()
 }
 
-// bindDS returns the prefixes bound to the XML-DSig namespace after the
-// declaration of prefix as uri, given those bound before (never modified).
-func bindDS(ds []string, prefix, uri string) []string {
-	switch bound := contains(ds, prefix); {
-	case uri == NS && !bound:
-		return append(append([]string(nil), ds...), prefix)
-	case uri != NS && bound:
-		out := make([]string, 0, len(ds)-1)
-		for _, p := range ds {
-			if p != prefix {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	return ds
-}
-
 // escapedLen bounds the length of s as an escaped attribute value.
 func escapedLen(s string) int {
 	n := len(s)
@@ -184,13 +209,4 @@ func escapedLen(s string) int {
 		}
 	}
 	return n
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
