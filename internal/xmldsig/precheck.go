@@ -20,6 +20,9 @@ import (
 // digest of the signed element is goxmldsig's to check, with this
 // certificate only.
 func selectKey(sig *Signature, trusted []*x509.Certificate) (*x509.Certificate, error) {
+	if sig.signedInfo == nil {
+		return nil, fmt.Errorf("%w (the Signature was not checked)", ErrNoTrustedKey)
+	}
 	signed, err := canonicalSignedInfo(sig.signedInfo)
 	if err != nil {
 		return nil, fmt.Errorf("%w (canonical SignedInfo: %v)", ErrNoTrustedKey, err)

@@ -436,3 +436,12 @@ func TestCheckSHA1(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyNeedsCheckedSignature: a Signature that did not come from Check
+// is refused, not a panic.
+func TestVerifyNeedsCheckedSignature(t *testing.T) {
+	s := newSigner(t, true)
+	el, sigEl := s.signed(t)
+	_, _, err := xmldsig.Verify(el, &xmldsig.Signature{Element: sigEl}, []*x509.Certificate{s.cert})
+	require.ErrorIs(t, err, xmldsig.ErrNoTrustedKey)
+}
