@@ -3,6 +3,8 @@ package saml2sp
 import (
 	"context"
 	"crypto/x509"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/beevik/etree"
@@ -37,14 +39,16 @@ type verified struct {
 func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time) (*verified, error) {
 	policy := xmldsig.Policy{AllowSHA1: sp.cfg.InsecureAllowSHA1}
 	var v verified
+	var sha1 []string // SHA-1 algorithms of the accepted signatures
 	// The Response first: verifying the Assertion edits the original tree
 	// (KeyInfo removal), which the Response digest covers.
 	if env.signature != nil {
-		el, err := sp.verifyElement(env.response, env.signature, "Response", policy, now)
+		vs, err := sp.verifyDated(env.response, env.signature, "Response", policy, now)
 		if err != nil {
 			return nil, err
 		}
-		v.response = el
+		v.response = vs.el
+		sha1 = vs.sha1
 	}
 	// report passes failures on, except while a decrypted Assertion is
 	// unauthenticated: then it turns them into the one decryption error.
@@ -67,18 +71,21 @@ func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time
 		// an IdP that signs badly. Its shape and algorithms are still held
 		// to the same policy. (This halves the cost of doubly signed
 		// Responses; the assertion is read from the verified Response.)
-		if _, err := xmldsig.Check(env.assertSig, attrValue(env.assertion, "ID"), policy); err != nil {
-			return nil, wrapf(ErrSignature, err, "Assertion signature")
+		sig, err := xmldsig.Check(env.assertSig, attrValue(env.assertion, "ID"), policy)
+		if err != nil {
+			return nil, sp.shapeError(err, "Assertion")
 		}
+		sha1 = append(sha1, sig.SHA1()...)
 	} else if env.assertSig != nil {
-		el, cert, err := sp.verifySignature(env.assertion, env.assertSig, "Assertion", policy)
+		vs, err := sp.verifySignature(env.assertion, env.assertSig, "Assertion", policy)
 		if err != nil {
 			return nil, report(err)
 		}
-		if err := sp.checkCertificateTime(cert, now); err != nil {
+		if err := sp.checkCertificateTime(vs.cert, now); err != nil {
 			return nil, err
 		}
-		v.assertion = el
+		v.assertion = vs.el
+		sha1 = append(sha1, vs.sha1...)
 	}
 	if v.response == nil && v.assertion == nil {
 		if env.encrypted != nil {
@@ -90,6 +97,7 @@ func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time
 		// Decrypted from the ciphertext inside the verified Response.
 		v.assertion = env.assertion
 	}
+	sp.warnSHA1("Response", sha1)
 	if v.assertion == nil {
 		for _, c := range v.response.ChildElements() {
 			if is(c, nsAssertion, "Assertion") {
@@ -106,37 +114,83 @@ func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time
 	return &v, nil
 }
 
+// verifyElement verifies the one signature of a message (what names it)
+// with verifyDated, and logs its use of SHA-1.
 func (sp *SP) verifyElement(el, sigEl *etree.Element, what string, policy xmldsig.Policy, now time.Time) (*etree.Element, error) {
-	out, cert, err := sp.verifySignature(el, sigEl, what, policy)
+	vs, err := sp.verifyDated(el, sigEl, what, policy, now)
 	if err != nil {
 		return nil, err
 	}
-	if err := sp.checkCertificateTime(cert, now); err != nil {
+	sp.warnSHA1(what, vs.sha1)
+	return vs.el, nil
+}
+
+// verifyDated is verifySignature followed by the certificate expiry policy.
+func (sp *SP) verifyDated(el, sigEl *etree.Element, what string, policy xmldsig.Policy, now time.Time) (*verifiedSignature, error) {
+	vs, err := sp.verifySignature(el, sigEl, what, policy)
+	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	if err := sp.checkCertificateTime(vs.cert, now); err != nil {
+		return nil, err
+	}
+	return vs, nil
+}
+
+// verifiedSignature is the outcome of one signature check.
+type verifiedSignature struct {
+	el   *etree.Element    // the verified element
+	cert *x509.Certificate // the certificate that verified it
+	sha1 []string          // the SHA-1 algorithms it uses (InsecureAllowSHA1)
 }
 
 // verifySignature checks the enveloped signature sigEl of el against the
 // IdP's certificates and returns the verified element and the certificate
 // that verified it; the certificate's dates are the caller's to check.
-func (sp *SP) verifySignature(el, sigEl *etree.Element, what string, policy xmldsig.Policy) (*etree.Element, *x509.Certificate, error) {
+func (sp *SP) verifySignature(el, sigEl *etree.Element, what string, policy xmldsig.Policy) (*verifiedSignature, error) {
 	id := attrValue(el, "ID")
 	sig, err := xmldsig.Check(sigEl, id, policy)
 	if err != nil {
-		return nil, nil, wrapf(ErrSignature, err, "%s signature", what)
+		return nil, sp.shapeError(err, what)
 	}
 	out, cert, err := xmldsig.Verify(el, sig, sp.cfg.IdP.Certificates)
-	if err != nil {
-		return nil, nil, wrapf(ErrSignature, err, "%s signature does not verify with the %d certificate(s) in the metadata of IdP %q", what, len(sp.cfg.IdP.Certificates), sp.cfg.IdP.EntityID)
+	switch {
+	case errors.Is(err, xmldsig.ErrLimit):
+		return nil, wrapf(ErrMalformed, err, "%s", what)
+	case errors.Is(err, xmldsig.ErrStructure):
+		return nil, wrapf(ErrSignature, err, "%s", what)
+	case err != nil:
+		return nil, wrapf(ErrSignature, err, "%s signature does not verify with the %d certificate(s) in the metadata of IdP %q", what, len(sp.cfg.IdP.Certificates), sp.cfg.IdP.EntityID)
 	}
 	// goxmldsig returns the re-parsed element; make sure it is still the one
 	// we checked (same name and ID), so no later step can be pointed at
 	// anything else.
 	if out.Tag != el.Tag || out.NamespaceURI() != el.NamespaceURI() || attrValue(out, "ID") != id {
-		return nil, nil, failf(ErrSignature, "%s signature verified a different element", what)
+		return nil, failf(ErrSignature, "%s signature verified a different element", what)
 	}
-	return out, cert, nil
+	return &verifiedSignature{el: out, cert: cert, sha1: sig.SHA1()}, nil
+}
+
+// shapeError reports a signature that xmldsig.Check refused; a refused
+// SHA-1 algorithm says how to fix it.
+func (sp *SP) shapeError(err error, what string) error {
+	var sha1 *xmldsig.SHA1Error
+	if errors.As(err, &sha1) {
+		return wrapf(ErrSignature, err, "%s signature uses %s %s, a SHA-1 algorithm; configure IdP %q to sign with SHA-256 (rsa-sha256 or ecdsa-sha256, digest sha256) or, to accept SHA-1 anyway, set Config.InsecureAllowSHA1",
+			what, sha1.Element, sha1.Algorithm, sp.cfg.IdP.EntityID)
+	}
+	return wrapf(ErrSignature, err, "%s signature", what)
+}
+
+// warnSHA1 logs, once per message, that signatures using the SHA-1
+// algorithms algs were accepted because of Config.InsecureAllowSHA1.
+func (sp *SP) warnSHA1(what string, algs []string) {
+	if len(algs) == 0 {
+		return
+	}
+	slices.Sort(algs)
+	sp.cfg.Logger.Warn("saml2sp: accepted a SHA-1 signature because Config.InsecureAllowSHA1 is set; configure the IdP to sign with SHA-256",
+		"idp", sp.cfg.IdP.EntityID, "message", what, "algorithms", slices.Compact(algs))
 }
 
 // checkCertificateTime applies the expiry policy described in the package

@@ -14,6 +14,7 @@ package xmldsig
 
 import (
 	"crypto"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -58,10 +59,17 @@ type Policy struct {
 	AllowSHA1 bool
 }
 
-var signatureMethods = map[string]bool{ // value: is SHA-1
-	RSASHA256: false, RSASHA384: false, RSASHA512: false,
-	ECDSASHA256: false, ECDSASHA384: false, ECDSASHA512: false,
-	RSASHA1: true, ECDSASHA1: true,
+// signatureMethod is an allowed SignatureMethod: the x509 algorithm
+// goxmldsig verifies it with, and whether it hashes with SHA-1.
+type signatureMethod struct {
+	x509 x509.SignatureAlgorithm
+	sha1 bool
+}
+
+var signatureMethods = map[string]signatureMethod{
+	RSASHA256: {x509.SHA256WithRSA, false}, RSASHA384: {x509.SHA384WithRSA, false}, RSASHA512: {x509.SHA512WithRSA, false},
+	ECDSASHA256: {x509.ECDSAWithSHA256, false}, ECDSASHA384: {x509.ECDSAWithSHA384, false}, ECDSASHA512: {x509.ECDSAWithSHA512, false},
+	RSASHA1: {x509.SHA1WithRSA, true}, ECDSASHA1: {x509.ECDSAWithSHA1, true},
 }
 
 var digestMethods = map[string]crypto.Hash{
@@ -70,11 +78,48 @@ var digestMethods = map[string]crypto.Hash{
 
 // Signature is a checked ds:Signature element.
 type Signature struct {
+	// Element is the ds:Signature element itself.
 	Element *etree.Element
 	// KeyInfoCert is the DER of the first X509Certificate in KeyInfo, if any.
 	// It is only ever a hint for which trusted key to try first.
 	KeyInfoCert []byte
+	// SignatureMethod and DigestMethod are the Algorithm URIs of SignedInfo's
+	// SignatureMethod and of the Reference's DigestMethod.
+	SignatureMethod, DigestMethod string
+
+	signedInfo *etree.Element
+	value      []byte // the decoded SignatureValue
 }
+
+// SHA1 returns the algorithm URIs of the signature that use SHA-1 (the
+// SignatureMethod, the DigestMethod, or both), nil when none does. They
+// are only accepted under Policy.AllowSHA1.
+func (s *Signature) SHA1() []string {
+	var out []string
+	if signatureMethods[s.SignatureMethod].sha1 {
+		out = append(out, s.SignatureMethod)
+	}
+	if digestMethods[s.DigestMethod] == crypto.SHA1 {
+		out = append(out, s.DigestMethod)
+	}
+	return out
+}
+
+// SHA1Error is the error for a SHA-1 SignatureMethod or DigestMethod when
+// the Policy refuses SHA-1. It matches ErrStructure.
+type SHA1Error struct {
+	// Element is "SignatureMethod" or "DigestMethod".
+	Element string
+	// Algorithm is the refused algorithm URI.
+	Algorithm string
+}
+
+func (e *SHA1Error) Error() string {
+	return fmt.Sprintf("%v: %s %q uses SHA-1, which is refused", ErrStructure, e.Element, e.Algorithm)
+}
+
+// Is makes a SHA1Error match ErrStructure.
+func (e *SHA1Error) Is(target error) bool { return target == ErrStructure }
 
 // Is reports whether el is the element {ns}local, matching on namespace URI.
 func Is(el *etree.Element, ns, local string) bool { return xmlsafe.Is(el, ns, local) }
@@ -110,24 +155,25 @@ func Check(sig *etree.Element, id string, p Policy) (*Signature, error) {
 	if len(kids["SignedInfo"]) != 1 || len(kids["SignatureValue"]) != 1 || len(kids["KeyInfo"]) > 1 {
 		return nil, structural("Signature must have one SignedInfo, one SignatureValue and at most one KeyInfo")
 	}
-	if err := checkSignedInfo(kids["SignedInfo"][0], id, p); err != nil {
+	out := &Signature{Element: sig, signedInfo: kids["SignedInfo"][0]}
+	if err := checkSignedInfo(out, id, p); err != nil {
 		return nil, err
 	}
 	sv, err := textOnly(kids["SignatureValue"][0])
 	if err != nil {
 		return nil, err
 	}
-	if b, err := decodeBase64(sv); err != nil || len(b) == 0 {
+	if out.value, err = decodeBase64(sv); err != nil || len(out.value) == 0 {
 		return nil, structural("SignatureValue is not base64")
 	}
-	out := &Signature{Element: sig}
 	if ki := kids["KeyInfo"]; len(ki) == 1 {
 		out.KeyInfoCert = keyInfoCert(ki[0])
 	}
 	return out, nil
 }
 
-func checkSignedInfo(si *etree.Element, id string, p Policy) error {
+func checkSignedInfo(sig *Signature, id string, p Policy) error {
+	si := sig.signedInfo
 	if len(si.Attr) > 0 {
 		for _, a := range si.Attr {
 			if a.Space != "xmlns" && !(a.Space == "" && a.Key == "xmlns") && a.Key != "Id" {
@@ -157,17 +203,18 @@ func checkSignedInfo(si *etree.Element, id string, p Policy) error {
 	if alg, err = algorithm(sm); err != nil {
 		return err
 	}
-	isSHA1, ok := signatureMethods[alg]
+	method, ok := signatureMethods[alg]
 	if !ok || len(sm.ChildElements()) > 0 {
 		return structural("SignatureMethod %q is not allowed", alg)
 	}
-	if isSHA1 && !p.AllowSHA1 {
-		return structural("SignatureMethod %q uses SHA-1, which is refused", alg)
+	if method.sha1 && !p.AllowSHA1 {
+		return &SHA1Error{Element: "SignatureMethod", Algorithm: alg}
 	}
-	return checkReference(kids["Reference"][0], id, p)
+	sig.SignatureMethod = alg
+	return checkReference(sig, kids["Reference"][0], id, p)
 }
 
-func checkReference(ref *etree.Element, id string, p Policy) error {
+func checkReference(sig *Signature, ref *etree.Element, id string, p Policy) error {
 	uri := ref.SelectAttr("URI")
 	if uri == nil || uri.Space != "" || uri.Value != "#"+id {
 		got := "(none)"
@@ -202,8 +249,9 @@ func checkReference(ref *etree.Element, id string, p Policy) error {
 		return structural("DigestMethod %q is not allowed", alg)
 	}
 	if h == crypto.SHA1 && !p.AllowSHA1 {
-		return structural("DigestMethod %q is SHA-1, which is refused", alg)
+		return &SHA1Error{Element: "DigestMethod", Algorithm: alg}
 	}
+	sig.DigestMethod = alg
 	dv, err := textOnly(kids["DigestValue"][0])
 	if err != nil {
 		return err

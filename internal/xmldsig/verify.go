@@ -1,14 +1,9 @@
 package xmldsig
 
 import (
-	"bytes"
-	"crypto/ecdsa"
 	"crypto/x509"
-	"encoding/asn1"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/big"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -23,47 +18,71 @@ var ErrNoTrustedKey = errors.New("signature does not verify with any trusted cer
 // with the certificate that verified it. Only that returned element may be
 // read afterwards.
 //
+// The work is bounded before any canonicalization of el: el may hold at
+// most MaxSignedElements elements and MaxNamespacePrefixes namespace
+// prefixes (ErrLimit). The key is then chosen by verifying the canonical
+// SignedInfo once per trusted certificate (the one named in KeyInfo first),
+// and goxmldsig validates the whole signature once, with that certificate
+// alone.
+//
 // el is modified: its KeyInfo is removed (it is outside the signed data) so
-// that goxmldsig never selects a key from the message, and ancestor
-// namespace declarations are copied onto it so that it canonicalizes the same
-// once detached. Callers must verify an outer signature before an inner one.
+// that goxmldsig never selects a key from the message, ancestor namespace
+// declarations are copied onto it so that it canonicalizes the same once
+// detached, and its comments are removed (exclusive c14n drops them from
+// the signed bytes anyway). Callers must verify an outer signature before
+// an inner one.
 func Verify(el *etree.Element, sig *Signature, trusted []*x509.Certificate) (*etree.Element, *x509.Certificate, error) {
+	return verifier{validate: validate}.verify(el, sig, trusted)
+}
+
+// verifier carries the one call into goxmldsig, so that the package's
+// tests can see how often, and with which certificate, it runs.
+type verifier struct {
+	validate func(el *etree.Element, cert *x509.Certificate) (*etree.Element, error)
+}
+
+func (v verifier) verify(el *etree.Element, sig *Signature, trusted []*x509.Certificate) (*etree.Element, *x509.Certificate, error) {
 	if len(trusted) == 0 {
 		return nil, nil, ErrNoTrustedKey
 	}
+	if _, err := prepareSigned(el, sig); err != nil {
+		return nil, nil, err
+	}
+	cert, err := selectKey(sig, trusted)
+	if err != nil {
+		return nil, nil, err
+	}
+	restore := fixECDSASignatureValue(sig.Element, cert)
+	out, err := v.validate(el, cert)
+	restore()
+	if err != nil {
+		// The SignedInfo is the IdP's, but the digest (or goxmldsig's own
+		// reading of the signature) does not match.
+		return nil, nil, fmt.Errorf("%w (%v)", ErrNoTrustedKey, err)
+	}
+	return out, cert, nil
+}
+
+// prepareSigned readies el for goxmldsig: it removes the KeyInfo, copies
+// the inherited namespace declarations onto el, then bounds el and strips
+// its comments (prepare).
+func prepareSigned(el *etree.Element, sig *Signature) (size, error) {
 	for _, ki := range sig.Element.ChildElements() {
 		if Is(ki, NS, "KeyInfo") {
 			sig.Element.RemoveChild(ki)
 		}
 	}
 	declareInheritedNamespaces(el)
+	return prepare(el)
+}
 
-	// Try the certificate named in KeyInfo first when it is one we trust;
-	// the others follow, so a signature without KeyInfo (or with a stale one)
-	// still verifies during key rollover.
-	order := make([]*x509.Certificate, 0, len(trusted))
-	for _, c := range trusted {
-		if sig.KeyInfoCert != nil && bytes.Equal(c.Raw, sig.KeyInfoCert) {
-			order = append([]*x509.Certificate{c}, order...)
-		} else {
-			order = append(order, c)
-		}
-	}
-	var errs []error
-	for _, cert := range order {
-		restore := fixECDSASignatureValue(sig.Element, cert)
-		vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
-		// Certificate expiry is the caller's policy (metadata pins keys, see
-		// the package saml2sp docs), so goxmldsig sees a time the cert is valid at.
-		vctx.Clock = dsig.NewFakeClockAt(cert.NotBefore)
-		out, err := vctx.Validate(el)
-		restore()
-		if err == nil {
-			return out, cert, nil
-		}
-		errs = append(errs, err)
-	}
-	return nil, nil, fmt.Errorf("%w (%v)", ErrNoTrustedKey, errors.Join(errs...))
+// validate runs goxmldsig with cert as the only key.
+func validate(el *etree.Element, cert *x509.Certificate) (*etree.Element, error) {
+	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
+	// Certificate expiry is the caller's policy (metadata pins keys, see
+	// the package saml2sp docs), so goxmldsig sees a time the cert is valid at.
+	vctx.Clock = dsig.NewFakeClockAt(cert.NotBefore)
+	return vctx.Validate(el)
 }
 
 // declareInheritedNamespaces copies the namespace declarations in scope at
@@ -92,43 +111,4 @@ func declareInheritedNamespaces(el *etree.Element) {
 			}
 		}
 	}
-}
-
-// fixECDSASignatureValue rewrites an XML-DSig ECDSA SignatureValue (the raw
-// r||s concatenation of RFC 4050/XMLDSig 1.1) into the ASN.1 form that Go's
-// x509.CheckSignature, and so goxmldsig, expects. SignatureValue is outside
-// the signed data. It returns a function that restores the original value.
-func fixECDSASignatureValue(sig *etree.Element, cert *x509.Certificate) func() {
-	noop := func() {}
-	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
-	if !ok {
-		return noop
-	}
-	var sv *etree.Element
-	for _, c := range sig.ChildElements() {
-		if Is(c, NS, "SignatureValue") {
-			sv = c
-		}
-	}
-	if sv == nil {
-		return noop
-	}
-	orig := sv.Text()
-	raw, err := decodeBase64(orig)
-	size := (pub.Curve.Params().BitSize + 7) / 8
-	if err != nil || len(raw) != 2*size {
-		return noop
-	}
-	var asDER struct{ R, S *big.Int }
-	if rest, err := asn1.Unmarshal(raw, &asDER); err == nil && len(rest) == 0 {
-		return noop // already ASN.1 (goxmldsig's own signer writes this form)
-	}
-	r := new(big.Int).SetBytes(raw[:size])
-	s := new(big.Int).SetBytes(raw[size:])
-	der, err := asn1.Marshal(struct{ R, S *big.Int }{r, s})
-	if err != nil {
-		return noop
-	}
-	sv.SetText(base64.StdEncoding.EncodeToString(der))
-	return func() { sv.SetText(orig) }
 }
