@@ -356,7 +356,11 @@ func decryptAll(t *testing.T, fx *fixtureKeys, root *etree.Element) []*etree.Ele
 	for _, ea := range root.FindElements("//EncryptedAssertion") {
 		ed := ea.FindElement("./EncryptedData")
 		require.NotNil(t, ed)
-		plain, err := xmlenc.Decrypt(ed, ea.SelectElements("EncryptedKey"), fx.spKeys, 1<<20)
+		spKeys := make([]xmlenc.Key, len(fx.spKeys))
+		for i, k := range fx.spKeys {
+			spKeys[i] = xmlenc.Key{Decrypter: k}
+		}
+		plain, err := xmlenc.Decrypt(xmlenc.Message{EncryptedData: ed, Peers: ea.SelectElements("EncryptedKey"), MaxSize: 1 << 20}, spKeys)
 		require.NoError(t, err)
 		decls := map[string]string{}
 		for e := ea; e != nil; e = e.Parent() {
