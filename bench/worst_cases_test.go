@@ -136,8 +136,7 @@ func (w *world) buildCases() []*worstCase {
 	cases = append(cases,
 		login("genuine", "return_to=%2Fdashboard", appCookies(cookies)),
 		login("genuine-small", "return_to=%2Fdashboard", ""),
-		login("state-cookies-short", "return_to=%2Fdashboard", w.stateCookies(cookies, "x.AA")),
-		login("state-cookies-sealed", "return_to=%2Fdashboard", w.stateCookies(cookies, w.sealedValue())),
+		login("state-cookies", "return_to=%2Fdashboard", w.stateCookies(cookies)),
 		login("query-many-params", manyParams(maxHeaderBytes), ""))
 
 	// ParseMetadata.

@@ -9,23 +9,34 @@ import (
 
 // The login start takes no SAML message: what an anonymous client
 // controls is the query (return_to) and the cookies, both bounded by the
-// server's header limit (maxHeaderBytes). The handler opens every cookie
-// that looks like one of its state cookies, to expire the oldest.
+// server's header limit (maxHeaderBytes) and by net/http itself: it
+// parses at most goMaxCookies cookies (more, and Request.Cookies returns
+// none) and net/url at most goMaxQueryParams parameters (more, and the
+// query is an error). The handler opens every cookie named like one of its
+// state cookies (an HMAC each, twice), to expire all but the newest.
+const (
+	// goMaxCookies is net/http's defaultCookieMaxNum (GODEBUG
+	// httpcookiemaxnum).
+	goMaxCookies = 3000
+	// goMaxQueryParams is net/url's defaultMaxParams (GODEBUG
+	// urlmaxqueryparams).
+	goMaxQueryParams = 10000
+)
 
-// cookieHeader joins cookies made by next (i = 0, 1, ...) up to size
-// bytes.
-func cookieHeader(size int, next func(i int) string) string {
+// cookieHeader is a Cookie header of at most size bytes: goMaxCookies-1
+// cookies named name(i), each value as long as the size allows, made by
+// value(n) for a length n.
+func cookieHeader(size int, name func(i int) string, value func(n int) string) string {
+	const count = goMaxCookies - 1
+	per := size/count - len(name(0)) - len("=; ")
 	var b strings.Builder
-	for i := 0; ; i++ {
-		c := next(i)
-		if b.Len()+len(c)+2 > size {
-			return b.String()
-		}
+	for i := range count {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(c)
+		b.WriteString(name(i) + "=" + value(per))
 	}
+	return b.String()
 }
 
 // handle is a random RelayState handle, the shape of the SP's own.
@@ -38,27 +49,33 @@ func handle() string {
 // appCookies is a Cookie header of size bytes of the app's own cookies,
 // which the SP ignores: the genuine login start of the same size.
 func appCookies(size int) string {
-	return cookieHeader(size, func(i int) string { return fmt.Sprintf("app_pref_%05d=%s", i, randomHex(40)) })
+	return cookieHeader(size, func(i int) string { return fmt.Sprintf("app_pref_%05d", i) }, randomHex)
 }
 
-// stateCookies is a Cookie header of size bytes of cookies named like
-// the SP's state cookies for the login path, each with value.
-func (w *world) stateCookies(size int, value string) string {
-	name := w.stateCookie[:strings.Index(w.stateCookie, w.relayState)]
-	return cookieHeader(size, func(int) string { return name + handle() + "=" + value })
+// stateCookies is a Cookie header of size bytes of cookies named like the
+// SP's state cookies for the login path, each a token of the sealed shape
+// (body "." 32-byte MAC) whose MAC is computed over the whole body and
+// fails.
+func (w *world) stateCookies(size int) string {
+	prefix := w.stateCookie[:strings.Index(w.stateCookie, w.relayState)]
+	mac := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+	return cookieHeader(size, func(int) string { return prefix + handle() }, func(n int) string {
+		return strings.Repeat("e", min(n, 4096)-len(mac)-1) + "." + mac
+	})
 }
 
-// sealedValue is the value of the world's genuine state cookie: under
-// another handle it passes the HMAC and is refused only after decoding.
-func (w *world) sealedValue() string {
-	return w.stateCookie[strings.Index(w.stateCookie, "=")+1:]
-}
-
-// manyParams is a login start query of size bytes: return_to and then as
-// many one-byte parameters as fit.
+// manyParams is a login start query of size bytes: return_to and then
+// goMaxQueryParams-2 more parameters, each with its own name.
 func manyParams(size int) string {
 	q := "return_to=%2F"
-	return q + strings.Repeat("&a=1", (size-len(q))/4)
+	const count = goMaxQueryParams - 2
+	per := (size-len(q))/count - len("&p00000=")
+	var b strings.Builder
+	b.WriteString(q)
+	for i := range count {
+		fmt.Fprintf(&b, "&p%05d=%s", i, strings.Repeat("v", per))
+	}
+	return b.String()
 }
 
 // Metadata: an administrator feeds ParseMetadata at most

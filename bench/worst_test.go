@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -38,6 +41,9 @@ func TestWorstCaseInputs(t *testing.T) {
 				if _, err := xmlsafe.Parse(doc, libLimits); err != nil {
 					t.Errorf("xmlsafe.Parse refuses the document: %v", err)
 				}
+			}
+			if c.target == "login" {
+				checkLoginInput(t, c)
 			}
 			var o outcome
 			w.runner(c, &o)()
@@ -125,4 +131,26 @@ func checkDocLimits(doc []byte, lim docLimits) error {
 		return fmt.Errorf("%d elements (limit %d)", elements, lim.maxElements)
 	}
 	return nil
+}
+
+// checkLoginInput shows that a login start's cookies and query stay under
+// net/http's and net/url's caps, so that the handler does see them: a
+// header over goMaxCookies cookies would read as none at all.
+func checkLoginInput(t *testing.T, c *worstCase) {
+	t.Helper()
+	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(c.req)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := r.Header.Get("Cookie"); h != "" {
+		if got, want := len(r.Cookies()), strings.Count(h, ";")+1; got != want || got < goMaxCookies-1 {
+			t.Errorf("the handler sees %d of %d cookies, want %d", got, want, goMaxCookies-1)
+		}
+	}
+	if err := r.ParseForm(); err != nil {
+		t.Errorf("query refused by net/url: %v", err)
+	}
+	if strings.Contains(c.name, "params") && len(r.Form) != goMaxQueryParams-1 {
+		t.Errorf("%d query parameters, want %d", len(r.Form), goMaxQueryParams-1)
+	}
 }
