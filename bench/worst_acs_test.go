@@ -209,7 +209,7 @@ func fitForm(maxEncoded int, field, rest string, build func(raw int) string) (xm
 // SP key performs a full RSA-OAEP decryption of it, and fails.
 func bogusEncryptedKey() string {
 	c := make([]byte, 256)
-	copy(c[1:], []byte(randomBase64(340))) // any bytes; c[0] = 0 keeps it below the modulus
+	_, _ = rand.Read(c[1:]) // c[0] = 0 keeps it below the modulus
 	return `<xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"><ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/></xenc:EncryptionMethod>` +
 		`<xenc:CipherData><xenc:CipherValue>` + base64.StdEncoding.EncodeToString(c) + `</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>`
 }
@@ -258,8 +258,10 @@ func (w *world) hostileEncryptedAssertion(kind string, raw int) (string, string)
 		eds := insertBefore(buf.String(), "<xenc:EncryptedKey", strings.Repeat(bogusEncryptedKey(), w.lim.maxEncryptedKeys-1))
 		return cut(outer, "<xenc:EncryptedData", "</xenc:EncryptedData>", eds), plain
 	}
-	small, _ := build(len(assertion) + 64)
-	plainSize := (raw-len(small))*3/4 + len(assertion) + 64 - 64
+	// Base64 makes 4 bytes of 3: grow the plaintext by 3/4 of what is missing.
+	smallPlain := len(assertion) + 64
+	small, _ := build(smallPlain)
+	plainSize := smallPlain + (raw-len(small))*3/4
 	for {
 		s, plain := build(plainSize)
 		if len(s) <= raw {
