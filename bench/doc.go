@@ -1,14 +1,27 @@
 // Package bench compares the cost of verifying a SAML login with saml2sp
 // against github.com/crewjam/saml v0.5.1 and
-// github.com/russellhaering/gosaml2 v0.12.0, and against floors (base64,
-// one etree parse, goxmldsig Validate, one RSA verification) that show how
-// far each is from the limit.
+// github.com/russellhaering/gosaml2 v0.12.0 (crewjam/saml v0.6.3 is in the
+// nested module crewjam063, since one module cannot hold two versions of
+// another), and against floors (base64, one etree parse, goxmldsig
+// Validate, one RSA verification) that show how far each is from the
+// limit. For doubly signed Responses, saml2sp-2sig is saml2sp verifying
+// both signatures (bothsig_test.go), for a like-for-like ratio.
+//
+// BenchmarkWorstCase (worst_*_test.go) times, for every input an anonymous
+// client can send (a Response to the ACS, a logout message to the SLS by
+// HTTP-POST or HTTP-Redirect, a login start) and for ParseMetadata, the
+// most expensive input the limits allow, next to the genuine input of the
+// same kind and size, through the real HTTP handlers. The generators read
+// the limits from the code (worst_limits_test.go names the ones that do
+// not exist yet). TestWorstCaseInputs shows each hostile input is refused
+// with its error class and each genuine one accepted.
 //
 // It is its own module so that the peers never become dependencies of the
 // library. Everything lives in the _test.go files; run it with
 // ../scripts/bench, or for one case:
 //
 //	go test -run '^$' -bench '^BenchmarkParse$/^okta-assertion$/^saml2sp$' -benchmem
+//	go test -run '^$' -bench '^BenchmarkWorstCase$/^acs$/^elements-fresh$' -benchtime 1x -benchmem
 //
 // (anchor the first level: an unanchored 'BenchmarkParse/...' also matches
 // BenchmarkParseMetadataEntities, which has no sub-benchmarks and so runs.)
