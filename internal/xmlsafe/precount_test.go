@@ -17,9 +17,9 @@ func TestPrecountIsExact(t *testing.T) {
 		elements, depth, maxAtt int
 	}{
 		{"plain", `<a x="1"><b/><c y="2" z="3">t</c></a>`, 3, 2, 2},
-		{"comment with markup", `<a><!-- <b x="1" y="2"><c><d> --></a>`, 1, 1, 0},
+		{"comment with markup", `<a><!-- <b x="1" y="2"><c><d> --><b/></a>`, 2, 2, 0},
 		{"comment next to a tag", `<a><!----><b/><!-- - --></a>`, 2, 2, 0},
-		{"CDATA with markup", `<a><![CDATA[<b><c x="1" y="2">]]></a>`, 1, 1, 0},
+		{"CDATA with markup", `<a><![CDATA[<b><c x="1" y="2">]]><b/></a>`, 2, 2, 0},
 		{"XML declaration with =", `<?xml version="1.0" encoding="utf-8"?><a/>`, 1, 1, 0},
 		{"markup characters in values", `<a x="b=c>d/" y='"=>' z="'/>"><b/></a>`, 2, 2, 3},
 		{"slash before the end of a start tag", `<a x="/"><b/></a>`, 2, 2, 1},
@@ -77,8 +77,10 @@ func TestPrecountStops(t *testing.T) {
 // TestPrecountSkipsProcessingInstructions: markup inside a processing
 // instruction is not counted (the walk refuses the instruction itself).
 func TestPrecountSkipsProcessingInstructions(t *testing.T) {
-	doc := []byte(`<a><?pi <b x="1" y="2"><c>?></a>`)
-	require.NoError(t, precount(doc, Limits{MaxElements: 1, MaxDepth: 1, MaxAttributes: 1}))
+	doc := []byte(`<a><?pi <b x="1" y="2"><c>?><b/></a>`)
+	require.NoError(t, precount(doc, Limits{MaxElements: 2, MaxDepth: 2, MaxAttributes: 1}))
+	require.ErrorContains(t, precount(doc, Limits{MaxElements: 1, MaxDepth: 2, MaxAttributes: 1}), "MaxElements",
+		"the count goes on after the instruction")
 	_, err := Parse(doc, DefaultLimits)
 	assert.ErrorContains(t, err, "processing instruction")
 }
