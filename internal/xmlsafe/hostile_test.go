@@ -98,3 +98,43 @@ func deepDoc(size, depth int) []byte {
 func tinyElementsDoc(size int) []byte {
 	return fill(size, "<r>", "</r>", func(int) string { return "<a/>" })
 }
+
+// wideElementsDoc is elements that each carry n attributes, as many as fit:
+// the most attribute work the walk accepts per byte.
+func wideElementsDoc(size, n int) []byte {
+	var el strings.Builder
+	el.WriteString("<a")
+	for i := range n {
+		fmt.Fprintf(&el, ` a%d=""`, i)
+	}
+	el.WriteString("/>")
+	return fill(size, "<r>", "</r>", func(int) string { return el.String() })
+}
+
+// inScopeDoc declares n prefixes on the root and fills it with up to
+// elements elements that use the last one, on the element and on an
+// attribute, then text up to size.
+func inScopeDoc(size, n, elements int) []byte {
+	var open strings.Builder
+	open.WriteString("<r")
+	for i := range n {
+		fmt.Fprintf(&open, ` xmlns:p%d="urn:%d"`, i, i)
+	}
+	open.WriteString(">")
+	el := fmt.Sprintf(`<p%d:x p%d:y=""/>`, n-1, n-1)
+	return fill(size, open.String(), "</r>", func(i int) string { return pad(i, elements, el) })
+}
+
+// elementsAtLimitDoc is n empty elements, then text up to size: the most
+// elements the walk accepts, in a document of the given size.
+func elementsAtLimitDoc(size, n int) []byte {
+	return fill(size, "<r>", "</r>", func(i int) string { return pad(i, n, "<a/>") })
+}
+
+// pad returns item for the first n items of a fill, then text.
+func pad(i, n int, item string) string {
+	if i < n {
+		return item
+	}
+	return "x"
+}

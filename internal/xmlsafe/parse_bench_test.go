@@ -8,7 +8,9 @@ import (
 // BenchmarkParse parses a harmless SAML-like document and hostile ones of
 // the same size with DefaultLimits. Each hostile case should cost about what
 // the harmless one does, whether it is refused or accepted; the "refused"
-// metric says which (1 = refused).
+// metric says which (1 = refused). The "accepted" cases sit just within
+// DefaultLimits (64 attributes per element, 20 prefixes in scope, 50,000
+// elements with the root): the most work a document that passes can cost.
 func BenchmarkParse(b *testing.B) {
 	for _, size := range []int{256 << 10, 1 << 20} {
 		cases := []struct {
@@ -23,6 +25,10 @@ func BenchmarkParse(b *testing.B) {
 			{"deep", deepDoc(size, DefaultLimits.MaxDepth)},
 			{"too-deep", deepDoc(size, DefaultLimits.MaxDepth+1)},
 			{"tiny-elements", tinyElementsDoc(size)},
+			// The most work the checks accept per byte.
+			{"accepted/attributes", wideElementsDoc(size, 64)},
+			{"accepted/ns-in-scope", inScopeDoc(size, DefaultLimits.MaxNamespacesInScope, DefaultLimits.MaxElements-1)},
+			{"accepted/elements", elementsAtLimitDoc(size, DefaultLimits.MaxElements-1)},
 		}
 		for _, c := range cases {
 			b.Run(fmt.Sprintf("%dKiB/%s", size>>10, c.name), func(b *testing.B) {
