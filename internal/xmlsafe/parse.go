@@ -225,7 +225,14 @@ func (w *walker) element(el *etree.Element) error {
 		if w.seen == nil {
 			w.seen = make(map[attrName]struct{}, len(el.Attr))
 		}
-		defer clear(w.seen)
+		// Delete this element's names rather than clear the set: clear
+		// costs the set's capacity, which one large element could make
+		// far bigger than every later element.
+		defer func() {
+			for _, a := range el.Attr {
+				delete(w.seen, attrName{a.Space, a.Key})
+			}
+		}()
 	}
 	idAttr := false
 	for i, a := range el.Attr {
