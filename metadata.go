@@ -90,10 +90,10 @@ const (
 	mdMaxEntityIDLength = 1024
 )
 
-// mdLimits bounds the parse of a metadata document. Aggregates hold far more
-// elements than a message (about 25 per IdP), so the element cap is higher
-// than xmlsafe.DefaultLimits; MaxMetadataSize bounds the rest.
-func mdLimits() xmlsafe.Limits { return xmlsafe.Limits{MaxDepth: 64, MaxElements: 250000} }
+// mdLimits bounds the parse of a metadata document: xmlsafe.MetadataLimits,
+// which allow the elements of an aggregate (about 25 per IdP) and the
+// namespaces of a federation; MaxMetadataSize bounds the rest.
+func mdLimits() xmlsafe.Limits { return xmlsafe.MetadataLimits }
 
 // ParseMetadata reads the SAML 2.0 metadata of one identity provider: an
 // md:EntityDescriptor, or an md:EntitiesDescriptor in which exactly one
