@@ -67,7 +67,7 @@ func (sp *SP) verifyResponse(ctx context.Context, raw []byte, requestIDs []strin
 	if err != nil {
 		return nil, err
 	}
-	env.ids = doc.IDs
+	env.ids, env.xmlsecIDs = doc.IDs, doc.XMLSecIDs
 	// An error status usually comes unsigned and without an assertion; its
 	// codes are the most useful thing to show the admin, and it is a
 	// rejection whoever wrote it.

@@ -148,7 +148,7 @@ func (sp *SP) openEncryptedAssertion(ctx context.Context, env *envelope, verifie
 	} else {
 		report = func(err error) error { return sp.decryptionFailed(ctx, err) }
 	}
-	a, err := sp.decryptAssertion(ctx, ea, env.response, env.ids)
+	a, err := sp.decryptAssertion(ctx, ea, env.response, env.ids, env.xmlsecIDs)
 	if err != nil {
 		return nil, report(err)
 	}
@@ -168,7 +168,7 @@ func (sp *SP) openEncryptedAssertion(ctx context.Context, env *envelope, verifie
 // received document (where a RetrievalMethod's Id must be unique).
 // Decryption failures come back as errDecryption, a refused algorithm as
 // algorithmRefused; failures after decryption (parse, shape) as themselves.
-func (sp *SP) decryptAssertion(ctx context.Context, ea, received *etree.Element, outerIDs map[string]*etree.Element) (*etree.Element, error) {
+func (sp *SP) decryptAssertion(ctx context.Context, ea, received *etree.Element, outerIDs, outerXMLSecIDs map[string]*etree.Element) (*etree.Element, error) {
 	g, err := sequence(ea, one(xmlenc.NS, "EncryptedData"), many(xmlenc.NS, "EncryptedKey"))
 	if err != nil {
 		return nil, sp.decryptionFailed(ctx, err)
@@ -210,10 +210,15 @@ func (sp *SP) decryptAssertion(ctx context.Context, ea, received *etree.Element,
 		return nil, failf(ErrMalformed, "decrypted EncryptedAssertion holds %s, not a SAML 2.0 Assertion", a.FullTag())
 	}
 	// One ID, one element, across the Response and what it encrypted, as in
-	// a single document.
-	for id := range doc.IDs {
-		if _, dup := outerIDs[id]; dup {
-			return nil, failf(ErrMalformed, "ID %q of the decrypted Assertion also appears in the Response", id)
+	// a single document; the same for XML-DSig/XML Encryption Id values,
+	// and no value may be an ID on one side and an Id on the other.
+	for _, inner := range []map[string]*etree.Element{doc.IDs, doc.XMLSecIDs} {
+		for id := range inner {
+			_, asID := outerIDs[id]
+			_, asXMLSecID := outerXMLSecIDs[id]
+			if asID || asXMLSecID {
+				return nil, failf(ErrMalformed, "ID %q of the decrypted Assertion also appears in the Response", id)
+			}
 		}
 	}
 	return a, nil

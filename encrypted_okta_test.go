@@ -90,9 +90,6 @@ func TestEncryptedOktaRetrievalMethodRefused(t *testing.T) {
 		{"pointing at a non-EncryptedKey", func(t *testing.T, resp, ea, rm, ek *etree.Element) {
 			rm.CreateAttr("URI", "#"+resp.SelectAttrValue("ID", ""))
 		}, "does not name an EncryptedKey next to"},
-		{"duplicate Id", func(t *testing.T, resp, ea, rm, ek *etree.Element) {
-			add(t, resp, encChild(t, resp, "Status").Index(), `<samlp:Extensions xmlns:samlp="`+encNSProtocol+`"><x:Key xmlns:x="urn:x" Id="`+ek.SelectAttrValue("Id", "")+`"/></samlp:Extensions>`)
-		}, "2 elements"},
 		{"two RetrievalMethods", func(t *testing.T, resp, ea, rm, ek *etree.Element) {
 			rm.Parent().AddChild(rm.Copy())
 		}, "more than one RetrievalMethod"},
@@ -115,6 +112,20 @@ func TestEncryptedOktaRetrievalMethodRefused(t *testing.T) {
 		})
 	}
 
+	t.Run("duplicate Id: the parser refuses it first", func(t *testing.T) {
+		// xmlenc refuses it on its own too (internal/xmlenc's
+		// TestRetrievalMethodRefused); here the parse stops it.
+		for _, m := range encSignModes {
+			e := newTestEnv(t, encWithKey)
+			edit := encEdit(func(t *testing.T, resp *etree.Element) {
+				_, _, ek := encOktaParts(t, resp)
+				add(t, resp, encChild(t, resp, "Status").Index(), `<samlp:Extensions xmlns:samlp="`+encNSProtocol+`"><x:Key xmlns:x="urn:x" Id="`+ek.SelectAttrValue("Id", "")+`"/></samlp:Extensions>`)
+			})
+			_, err := e.parse(e.mint(e.response(encSign(m.sign), encFor(cert, encOkta("")), edit(t))))
+			require.ErrorIs(t, err, saml2sp.ErrMalformed, m.name)
+			assert.Contains(t, err.Error(), "appears on more than one element", m.name)
+		}
+	})
 	t.Run("control: the unedited Response is accepted", func(t *testing.T) {
 		for _, m := range encSignModes {
 			e := newTestEnv(t, encWithKey)

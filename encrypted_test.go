@@ -352,6 +352,29 @@ func TestEncryptedAssertionCount(t *testing.T) {
 		}
 	})
 
+	t.Run("Assertion ID equal to an Id in the Response", func(t *testing.T) {
+		for _, m := range encSignModes {
+			t.Run(m.name, func(t *testing.T) {
+				e := newTestEnv(t, encWithKey)
+				_, err := e.parse(e.mint(e.response(encSign(m.sign), enc, func(r *saml2sptest.Response) {
+					r.AssertionID = "_same"
+					r.EditResponse = func(resp *etree.Element) {
+						ext := etree.NewElement("samlp:Extensions")
+						ext.CreateElement("x:E").CreateAttr("xmlns:x", "urn:x")
+						ext.SelectElement("E").CreateAttr("Id", "_same")
+						resp.InsertChildAt(encChild(t, resp, "Status").Index(), ext)
+					}
+				})))
+				if m.unsigned {
+					encIsDecryptionError(t, err)
+				} else {
+					require.ErrorIs(t, err, saml2sp.ErrMalformed)
+					require.Contains(t, err.Error(), "also appears in the Response")
+				}
+			})
+		}
+	})
+
 	evil := func(a []byte) []byte {
 		// An unsigned copy with another ID and NameID.
 		a = bytes.Replace(a, []byte("alice@example.com</saml:NameID>"), []byte("admin@example.com</saml:NameID>"), 1)

@@ -19,8 +19,9 @@ type envelope struct {
 	// Response carries one instead of an Assertion. verifySignatures
 	// decrypts it and fills in assertion and assertSig.
 	encrypted *etree.Element
-	// ids are the ID attribute values of the received document.
-	ids map[string]*etree.Element
+	// ids and xmlsecIDs are the ID and Id attribute values of the received
+	// document.
+	ids, xmlsecIDs map[string]*etree.Element
 }
 
 var responseSequence = []step{

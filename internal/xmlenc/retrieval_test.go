@@ -54,10 +54,20 @@ func oktaLayout(t *testing.T, edit func(resp, ea, ed, ek *etree.Element)) Messag
 		t.Fatal(err)
 	}
 	d, err := xmlsafe.Parse(b, xmlsafe.DefaultLimits)
-	if err != nil {
+	if err == nil {
+		return messageIn(d.Root())
+	}
+	// The parser refuses an Id used twice before xmlenc sees it. The
+	// resolver must refuse it on its own too (it may be handed another
+	// tree), so such a document is read without the parser's checks.
+	if !strings.Contains(err.Error(), "more than one element") && !strings.Contains(err.Error(), "is an I") {
 		t.Fatalf("%v\n%s", err, b)
 	}
-	return messageIn(d.Root())
+	raw := etree.NewDocument()
+	if err := raw.ReadFromBytes(b); err != nil {
+		t.Fatal(err)
+	}
+	return messageIn(raw.Root())
 }
 
 // messageIn finds the EncryptedAssertion under resp and returns its
