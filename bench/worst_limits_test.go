@@ -2,45 +2,17 @@ package bench
 
 import (
 	"net/http"
-	"reflect"
 
 	"github.com/saml2sp/saml2sp"
-	"github.com/saml2sp/saml2sp/internal/redirect"
+	"github.com/saml2sp/saml2sp/internal/xmldsig"
 	"github.com/saml2sp/saml2sp/internal/xmlenc"
 	"github.com/saml2sp/saml2sp/internal/xmlsafe"
 )
 
 // The worst-case generators (worst_*_test.go) make the most expensive input
-// the library's limits allow. They read each limit from the code where it
-// exists, so that the suite follows the limits when they change. The ones
-// below do not exist in the library yet (issue 9 adds them); each is one
-// constant to point at the real limit once it lands. Until then the
-// library does not enforce them, and the generators stay under them anyway.
+// the library's limits allow. They read each limit from the code, so that
+// the suite follows the limits when they change.
 const (
-	// pendingMaxAttributes: xmlsafe.Limits.MaxAttributes (attributes on one
-	// element, namespace declarations included). Read from
-	// xmlsafe.DefaultLimits by name when the field exists.
-	pendingMaxAttributes = 64
-	// pendingMaxNamespaceDeclarations: xmlsafe.Limits.MaxNamespaceDeclarations
-	// (xmlns attributes on one element); read by name when it exists.
-	pendingMaxNamespaceDeclarations = 32
-	// pendingMaxNamespacesInScope: xmlsafe.Limits.MaxNamespacesInScope
-	// (distinct prefixes bound at one element); read by name when it exists.
-	pendingMaxNamespacesInScope = 32
-	// pendingMaxSignedElements: the cap internal/xmldsig puts on the
-	// elements inside a signed element. Zero means no cap of its own: the
-	// document's MaxElements bounds them.
-	pendingMaxSignedElements = 0
-
-	// pendingMetadata*: the limits of a metadata parse, today
-	// mdLimits() in metadata.go (depth and elements only), later
-	// xmlsafe.MetadataLimits.
-	pendingMetadataMaxDepth                 = 64
-	pendingMetadataMaxElements              = 250000
-	pendingMetadataMaxAttributes            = 64
-	pendingMetadataMaxNamespaceDeclarations = 64
-	pendingMetadataMaxNamespacesInScope     = 64
-
 	// formOverhead mirrors the unexported formOverhead (handler_state.go)
 	// and sloPostOverhead (slo.go): a POST body may be this much larger
 	// than MaxResponseSize, and an HTTP-Redirect query too.
@@ -81,37 +53,30 @@ type worstLimits struct {
 }
 
 func currentLimits() worstLimits {
-	d := xmlsafe.DefaultLimits
+	d, md := xmlsafe.DefaultLimits, xmlsafe.MetadataLimits
 	return worstLimits{
 		maxEncoded: saml2sp.DefaultMaxResponseSize,
+		// The padding goes inside the signed element, where
+		// internal/xmldsig's caps apply on top of the parser's.
 		msg: docLimits{
 			maxDepth:          d.MaxDepth,
 			maxElements:       d.MaxElements,
-			maxAttributes:     limitField(d, "MaxAttributes", pendingMaxAttributes),
-			maxNSDecl:         limitField(d, "MaxNamespaceDeclarations", pendingMaxNamespaceDeclarations),
-			maxNSInScope:      limitField(d, "MaxNamespacesInScope", pendingMaxNamespacesInScope),
-			maxSignedElements: pendingMaxSignedElements,
+			maxAttributes:     min(d.MaxAttributes, xmldsig.MaxAttributes),
+			maxNSDecl:         d.MaxNamespaceDeclarations,
+			maxNSInScope:      min(d.MaxNamespacesInScope, xmldsig.MaxNamespacePrefixes),
+			maxSignedElements: xmldsig.MaxSignedElements,
 		},
 		metadata: docLimits{
-			maxDepth:      pendingMetadataMaxDepth,
-			maxElements:   pendingMetadataMaxElements,
-			maxAttributes: pendingMetadataMaxAttributes,
-			maxNSDecl:     pendingMetadataMaxNamespaceDeclarations,
-			maxNSInScope:  pendingMetadataMaxNamespacesInScope,
+			maxDepth:      md.MaxDepth,
+			maxElements:   md.MaxElements,
+			maxAttributes: md.MaxAttributes,
+			maxNSDecl:     md.MaxNamespaceDeclarations,
+			maxNSInScope:  md.MaxNamespacesInScope,
 		},
 		maxMetadata:      saml2sp.MaxMetadataSize,
 		maxEncryptedKeys: xmlenc.MaxEncryptedKeys,
-		maxInflated:      redirect.MaxInflated,
-		maxQuery:         min(saml2sp.DefaultMaxResponseSize+formOverhead, maxHeaderBytes),
+		// An HTTP-Redirect message inflates to at most MaxResponseSize.
+		maxInflated: saml2sp.DefaultMaxResponseSize,
+		maxQuery:    min(saml2sp.DefaultMaxResponseSize+formOverhead, maxHeaderBytes),
 	}
-}
-
-// limitField returns the int field name of l when xmlsafe.Limits has it,
-// else pending: the generators pick up a new limit without a code change.
-func limitField(l xmlsafe.Limits, name string, pending int) int {
-	f := reflect.ValueOf(l).FieldByName(name)
-	if f.IsValid() && f.CanInt() && f.Int() > 0 {
-		return int(f.Int())
-	}
-	return pending
 }

@@ -29,7 +29,23 @@ type Limits struct {
 	// (goxmldsig) copies the in-scope bindings at every element it visits,
 	// so signature verification costs about elements times this.
 	MaxNamespacesInScope int
+	// BytesPerNode bounds how densely a document packs nodes (elements,
+	// attributes, namespace declarations included, comments, processing
+	// instructions and CDATA sections): at most one per BytesPerNode bytes
+	// of input, plus NodeAllowance. Each node costs a fixed amount of
+	// memory and time to build and to read, whatever its size, so without
+	// this a document of tiny nodes would cost several times a real one of
+	// the same size.
+	BytesPerNode int
 }
+
+// NodeAllowance is how many nodes any document may hold beyond what
+// BytesPerNode allows, so that the density rule never bites small
+// documents, whose cost is small anyway.
+const NodeAllowance = 256
+
+// maxNodes is how many nodes a document of size bytes may hold.
+func (l Limits) maxNodes(size int) int { return NodeAllowance + size/l.orDefault().BytesPerNode }
 
 // DefaultLimits bound a SAML message: a Response, a LogoutRequest or
 // LogoutResponse, or a decrypted assertion. Each is at least four times the
@@ -39,26 +55,30 @@ type Limits struct {
 // carries more than 7 attributes or has more than 5 namespaces in scope.
 // MaxNamespacesInScope is kept at that margin and no higher: at 50,000
 // elements, canonicalization allocates about 50 MB with 5 prefixes in scope,
-// 80 MB with up to 20 and 137 MB with 24 to 32.
+// 80 MB with up to 20 and 137 MB with 24 to 32. Real messages spend at least
+// 44 bytes per node; BytesPerNode allows one per 11.
 var DefaultLimits = Limits{
 	MaxDepth:                 64,
 	MaxElements:              50000,
 	MaxAttributes:            64,
 	MaxNamespaceDeclarations: 20,
 	MaxNamespacesInScope:     20,
+	BytesPerNode:             11,
 }
 
 // MetadataLimits bound IdP metadata (up to 10 MiB): an aggregate holds far
 // more elements than a message (from a dozen to about 90 per IdP), and
 // federation aggregates declare more namespaces (mdui, mdattr, mdrpi,
 // shibmd, alg, ...) than any message. The library does not verify metadata
-// signatures, so no canonicalization runs over it.
+// signatures, so no canonicalization runs over it. Real metadata spends at
+// least 73 bytes per node; BytesPerNode allows one per 18.
 var MetadataLimits = Limits{
 	MaxDepth:                 64,
 	MaxElements:              250000,
 	MaxAttributes:            64,
 	MaxNamespaceDeclarations: 64,
 	MaxNamespacesInScope:     64,
+	BytesPerNode:             18,
 }
 
 // orDefault returns l with every zero or negative field replaced by
@@ -74,5 +94,6 @@ func (l Limits) orDefault() Limits {
 	set(&l.MaxAttributes, DefaultLimits.MaxAttributes)
 	set(&l.MaxNamespaceDeclarations, DefaultLimits.MaxNamespaceDeclarations)
 	set(&l.MaxNamespacesInScope, DefaultLimits.MaxNamespacesInScope)
+	set(&l.BytesPerNode, DefaultLimits.BytesPerNode)
 	return l
 }

@@ -2,6 +2,7 @@ package xmlsafe
 
 import (
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,6 +98,7 @@ func TestLimitsCoverRealDocuments(t *testing.T) {
 	} {
 		t.Run(group.name, func(t *testing.T) {
 			var seen measures
+			densest := math.MaxInt // fewest bytes per node in one document
 			for _, f := range group.files {
 				data, err := os.ReadFile(f)
 				require.NoError(t, err)
@@ -105,7 +107,12 @@ func TestLimitsCoverRealDocuments(t *testing.T) {
 				d, err := Parse(data, group.limits)
 				require.NoError(t, err, f)
 				seen.max(measure(d.Root()))
+				densest = min(densest, len(data)/nodesOf(d.Root()))
 			}
+			t.Logf("%-26s %8s %8s", "", "densest", "limit")
+			t.Logf("%-26s %8d %8d", "BytesPerNode", densest, group.limits.BytesPerNode)
+			assert.LessOrEqual(t, margin*group.limits.BytesPerNode, densest,
+				"BytesPerNode allows less than %dx the density of a real document", margin)
 			l := group.limits
 			rows := []struct {
 				name        string
@@ -125,4 +132,29 @@ func TestLimitsCoverRealDocuments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nodesOf counts what BytesPerNode counts under root: elements, attributes
+// (namespace declarations included), comments and CDATA sections.
+func nodesOf(root *etree.Element) int {
+	n := 0
+	stack := []*etree.Element{root}
+	for len(stack) > 0 {
+		el := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n += 1 + len(el.Attr)
+		for _, tok := range el.Child {
+			switch t := tok.(type) {
+			case *etree.Element:
+				stack = append(stack, t)
+			case *etree.Comment:
+				n++
+			case *etree.CharData:
+				if t.IsCData() {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }

@@ -93,13 +93,71 @@ func TestWalkEnforcesLimits(t *testing.T) {
 			doc := etree.NewDocument()
 			tc.build(doc.CreateElement("a"))
 			d := &Document{Doc: doc, IDs: map[string]*etree.Element{}, XMLSecIDs: map[string]*etree.Element{}}
-			err := d.check(limits)
+			err := d.check(limits, 1<<20)
 			if tc.wantErr == "" {
 				require.NoError(t, err)
 				return
 			}
 			require.ErrorIs(t, err, ErrInvalid)
 			assert.Contains(t, err.Error(), tc.wantErr)
+		})
+	}
+}
+
+// TestNodeDensity: a document may hold one node (element, attribute,
+// comment, CDATA section) per BytesPerNode bytes, plus NodeAllowance;
+// precount and the walk each enforce it.
+func TestNodeDensity(t *testing.T) {
+	limits := Limits{BytesPerNode: 16} // more than any unit below, so n is bounded
+	doc := func(nodes int, unit string) []byte {
+		return []byte("<r>" + strings.Repeat(unit, nodes-1) + "</r>")
+	}
+	for _, tc := range []struct {
+		name string
+		unit string // one node
+	}{
+		{"elements", "<e/>"},
+		{"attributes", ""},
+		{"comments", "<!---->"},
+		{"CDATA sections", "<![CDATA[]]>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			build := func(n int) []byte {
+				if tc.unit == "" {
+					var b strings.Builder
+					b.WriteString("<r")
+					for i := range n - 1 {
+						fmt.Fprintf(&b, " a%d=''", i)
+					}
+					b.WriteString("/>")
+					return []byte(b.String())
+				}
+				return doc(n, tc.unit)
+			}
+			// The largest count allowed for the size the document has.
+			n := 1
+			for NodeAllowance+len(build(n+1))/16 >= n+1 {
+				n++
+			}
+			lim := limits
+			lim.MaxAttributes = n + 1
+			_, err := Parse(build(n), lim)
+			require.NoError(t, err, "%d nodes in %d bytes", n, len(build(n)))
+			_, err = Parse(build(n+1), lim)
+			require.ErrorIs(t, err, ErrInvalid)
+			assert.Contains(t, err.Error(), "(one per 16 bytes: BytesPerNode)")
+
+			// The walk alone, on the tree etree built (which merges
+			// adjacent CDATA sections into one text).
+			if tc.name == "CDATA sections" {
+				return
+			}
+			d := etree.NewDocument()
+			require.NoError(t, d.ReadFromBytes(build(n+1)))
+			sd := &Document{Doc: d, IDs: map[string]*etree.Element{}, XMLSecIDs: map[string]*etree.Element{}}
+			err = sd.check(lim.orDefault(), len(build(n+1)))
+			require.ErrorIs(t, err, ErrInvalid)
+			assert.Contains(t, err.Error(), "BytesPerNode")
 		})
 	}
 }
@@ -133,14 +191,20 @@ func TestHostileDocuments(t *testing.T) {
 		{"prefixed attributes", manyPrefixedAttrsDoc(size), "(MaxAttributes)"},
 		{"declarations on one element", manyDeclsDoc(size), "(MaxAttributes)"},
 		{"declarations on one element within MaxAttributes", []byte(`<a` + decls(0, 40) + `/>`), "(MaxNamespaceDeclarations)"},
-		{"declarations in scope", spreadDeclsDoc(size/4, 20, 16), "(MaxNamespacesInScope)"},
+		{"declarations in scope", spreadDeclsDoc(size/4, 20, 16), "bytes: BytesPerNode)"},
+		{"declarations in scope, however dense", spreadDeclsDoc(size/4, 20, 16), "(MaxNamespacesInScope)"},
 		{"deep", deepDoc(size, DefaultLimits.MaxDepth+1), "(MaxDepth)"},
 		{"tiny elements", tinyElementsDoc(size), "(MaxElements)"},
+		{"tiny elements within MaxElements", tinyElementsDoc(size / 8), "bytes: BytesPerNode)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Greater(t, len(tc.doc), 30, "generator produced nothing")
-			_, err := Parse(tc.doc, DefaultLimits)
+			limits := DefaultLimits
+			if strings.HasSuffix(tc.name, "however dense") {
+				limits.BytesPerNode = 1
+			}
+			_, err := Parse(tc.doc, limits)
 			if tc.wantErr == "" {
 				require.NoError(t, err)
 				return

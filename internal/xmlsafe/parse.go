@@ -63,7 +63,7 @@ func Parse(data []byte, limits Limits) (*Document, error) {
 		return nil, invalid("%v", err)
 	}
 	d := &Document{Doc: doc, IDs: map[string]*etree.Element{}, XMLSecIDs: map[string]*etree.Element{}}
-	if err := d.check(limits); err != nil {
+	if err := d.check(limits, len(data)); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -93,7 +93,8 @@ func refuseCharset(charset string, _ io.Reader) (io.Reader, error) {
 
 // check walks the whole tree in document order without recursion, keeping
 // the namespace bindings in scope as it enters and leaves elements.
-func (d *Document) check(limits Limits) error {
+func (d *Document) check(limits Limits, size int) error {
+	limits = limits.orDefault()
 	var root *etree.Element
 	for i, tok := range d.Doc.Child {
 		switch t := tok.(type) {
@@ -120,7 +121,7 @@ func (d *Document) check(limits Limits) error {
 	if root == nil {
 		return invalid("no document element")
 	}
-	w := walker{d: d, limits: limits, scope: newScope()}
+	w := walker{d: d, limits: limits, scope: newScope(), size: size, maxNodes: limits.maxNodes(size)}
 	type frame struct {
 		el   *etree.Element
 		next int // index in el.Child of the next token to visit
@@ -158,6 +159,16 @@ func (d *Document) check(limits Limits) error {
 			return invalid("processing instruction %q is not allowed", t.Target)
 		case *etree.Directive:
 			return invalid("DTDs and other directives are not allowed")
+		case *etree.Comment:
+			if err := w.count(1); err != nil {
+				return err
+			}
+		case *etree.CharData:
+			if t.IsCData() {
+				if err := w.count(1); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
@@ -190,11 +201,22 @@ type walker struct {
 	d        *Document
 	limits   Limits
 	elements int
+	// nodes counts elements, attributes, comments and CDATA sections, at
+	// most maxNodes for a document of size bytes (BytesPerNode).
+	nodes, maxNodes, size int
 	scope    *scope
 	seen     map[attrName]struct{} // attribute names of one element; reused
 }
 
 type attrName struct{ space, key string }
+
+// count adds n nodes and refuses a document denser than BytesPerNode.
+func (w *walker) count(n int) error {
+	if w.nodes += n; w.nodes > w.maxNodes {
+		return tooDense(w.maxNodes, w.size, w.limits)
+	}
+	return nil
+}
 
 // smallAttrs is how many attributes an element may have before duplicates
 // are found with a set instead of comparing each pair (cheaper for the
@@ -205,6 +227,9 @@ func (w *walker) element(el *etree.Element) error {
 	w.elements++
 	if w.elements > w.limits.MaxElements {
 		return invalid("more than %d elements (MaxElements)", w.limits.MaxElements)
+	}
+	if err := w.count(1 + len(el.Attr)); err != nil {
+		return err
 	}
 	if !isNCName(el.Tag) || (el.Space != "" && !isNCName(el.Space)) {
 		return invalid("malformed element name %q", el.FullTag())

@@ -3,8 +3,8 @@ package xmlsafe
 import "bytes"
 
 // precount refuses, from the raw bytes and before etree builds anything, a
-// document with more elements, deeper nesting or more attributes on one
-// element than limits allow. Building a tree costs a few hundred bytes per
+// document with more elements, deeper nesting, more attributes on one
+// element or more nodes for its size (BytesPerNode) than limits allow. Building a tree costs a few hundred bytes per
 // element and, through append growth in encoding/xml and etree, about 500
 // bytes per attribute of one huge element, so 1 MiB of "<a/>" or of
 // ` a1=""` would otherwise allocate 60 to 100 MB only to be refused.
@@ -19,6 +19,7 @@ import "bytes"
 // directive stops the count; the parser refuses those.
 func precount(data []byte, limits Limits) error {
 	elements, depth := 0, 0
+	nodes, maxNodes := 0, limits.maxNodes(len(data))
 	for i := 0; ; {
 		j := bytes.IndexByte(data[i:], '<')
 		if j < 0 {
@@ -26,6 +27,13 @@ func precount(data []byte, limits Limits) error {
 		}
 		i += j + 1
 		rest := data[i:]
+		if rest := rest[:min(len(rest), 1)]; !bytes.Equal(rest, []byte("/")) {
+			// A start tag, comment, CDATA section or processing
+			// instruction (an end tag is not a node).
+			if nodes++; nodes > maxNodes {
+				return tooDense(maxNodes, len(data), limits)
+			}
+		}
 		var end []byte // what closes the construct that starts here
 		switch {
 		case bytes.HasPrefix(rest, []byte("!--")):
@@ -49,6 +57,9 @@ func precount(data []byte, limits Limits) error {
 			}
 			if attrs > limits.MaxAttributes {
 				return invalid("element %q has more than %d attributes (MaxAttributes)", tagName(rest), limits.MaxAttributes)
+			}
+			if nodes += attrs; nodes > maxNodes {
+				return tooDense(maxNodes, len(data), limits)
 			}
 			if depth+1 > limits.MaxDepth {
 				return invalid("elements nest deeper than %d (MaxDepth)", limits.MaxDepth)
@@ -102,4 +113,8 @@ func tagName(b []byte) string {
 		end = min(len(b), 100)
 	}
 	return string(b[:end])
+}
+
+func tooDense(maxNodes, size int, limits Limits) error {
+	return invalid("more than %d elements, attributes and comments in %d bytes (one per %d bytes: BytesPerNode)", maxNodes, size, limits.BytesPerNode)
 }
