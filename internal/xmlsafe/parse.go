@@ -204,8 +204,8 @@ type walker struct {
 	// nodes counts elements, attributes, comments and CDATA sections, at
 	// most maxNodes for a document of size bytes (BytesPerNode).
 	nodes, maxNodes, size int
-	scope    *scope
-	seen     map[attrName]struct{} // attribute names of one element; reused
+	scope                 *scope
+	seen                  map[attrName]struct{} // attribute names of one element; reused
 }
 
 type attrName struct{ space, key string }
