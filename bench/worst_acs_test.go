@@ -105,6 +105,7 @@ func padSigned(s, at, open, close, kind, carrier string, raw int, c container, l
 	}
 	empty := insertBefore(s, at, open+close)
 	c.elems = lim.maxElements - 1 - countElements(empty)
+	c.nodes = nodeBudget(empty, raw, lim)
 	if lim.maxSignedElements > 0 {
 		signed := empty[strings.Index(empty, signedFrom):]
 		c.elems = min(c.elems, lim.maxSignedElements-1-countElements(signed))

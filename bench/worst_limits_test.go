@@ -31,6 +31,7 @@ type docLimits struct {
 	maxDepth, maxElements                  int
 	maxAttributes, maxNSDecl, maxNSInScope int
 	maxSignedElements                      int // 0: none of its own
+	bytesPerNode                           int
 }
 
 // worstLimits are the limits the generators follow.
@@ -65,6 +66,7 @@ func currentLimits() worstLimits {
 			maxNSDecl:         d.MaxNamespaceDeclarations,
 			maxNSInScope:      min(d.MaxNamespacesInScope, xmldsig.MaxNamespacePrefixes),
 			maxSignedElements: xmldsig.MaxSignedElements,
+			bytesPerNode:      d.BytesPerNode,
 		},
 		metadata: docLimits{
 			maxDepth:      md.MaxDepth,
@@ -72,6 +74,7 @@ func currentLimits() worstLimits {
 			maxAttributes: md.MaxAttributes,
 			maxNSDecl:     md.MaxNamespaceDeclarations,
 			maxNSInScope:  md.MaxNamespacesInScope,
+			bytesPerNode:  md.BytesPerNode,
 		},
 		maxMetadata:      saml2sp.MaxMetadataSize,
 		maxEncryptedKeys: xmlenc.MaxEncryptedKeys,

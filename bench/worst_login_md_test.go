@@ -105,41 +105,66 @@ func (w *world) hostileMetadata(kind string, size int) string {
 		return s + strings.Repeat("\n", size-len(s))
 	}
 	empty := insertBefore(s, at, mdExtensionsOpen+mdExtensionsClose)
-	c := container{depth: 2, inScope: 3, elems: w.lim.metadata.maxElements - 1 - countElements(empty)}
+	c := container{depth: 2, inScope: 3, elems: w.lim.metadata.maxElements - 1 - countElements(empty), nodes: nodeBudget(empty, size, w.lim.metadata)}
 	return insertBefore(s, at, mdExtensionsOpen+padding(kind, size-len(empty), c, w.lim.metadata)+mdExtensionsClose)
 }
 
-// genuineMetadata is an md:EntitiesDescriptor of exactly size bytes: SP
-// entities (each with a signing certificate and two ACS endpoints) and,
-// last, the test IdP, the one entity with an IDPSSODescriptor.
+// genuineMetadata is an md:EntitiesDescriptor of exactly size bytes, laid
+// out like a research federation's aggregate: IdP entities with
+// registration info, entity attributes, a scope, UI info in two languages,
+// signing and encryption certificates, SSO, SLO and artifact endpoints,
+// an organization and contacts (about 2.5 KB each); and, last, the test
+// IdP, the one the SP asks for.
 func (w *world) genuineMetadata(size int) string {
 	idp := string(w.idp.Metadata())
 	idp = idp[strings.Index(idp, "<md:EntityDescriptor"):]
 	cert := base64.StdEncoding.EncodeToString(w.spCerts[0].Raw)
 	const head = `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
-		`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Name="urn:example:federation">` + "\n"
+		`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#"` +
+		` xmlns:mdui="urn:oasis:names:tc:SAML:metadata:ui" xmlns:mdrpi="urn:oasis:names:tc:SAML:metadata:rpi"` +
+		` xmlns:mdattr="urn:oasis:names:tc:SAML:metadata:attribute" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"` +
+		` xmlns:shibmd="urn:mace:shibboleth:metadata:1.0" Name="urn:example:federation">` + "\n"
 	const tail = "</md:EntitiesDescriptor>\n"
 	var b strings.Builder
 	b.Grow(size)
 	b.WriteString(head)
 	for i := 0; ; i++ {
-		host := fmt.Sprintf("sp%05d.example.edu", i)
-		sp := fmt.Sprintf(`  <md:EntityDescriptor entityID="https://%[1]s/shibboleth">
-    <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-      <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>%[2]s</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
-      <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
-      <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://%[1]s/Shibboleth.sso/SAML2/POST" index="1"/>
-      <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact" Location="https://%[1]s/Shibboleth.sso/SAML2/Artifact" index="2"/>
-    </md:SPSSODescriptor>
-  </md:EntityDescriptor>
-`, host, cert)
-		if b.Len()+len(sp)+len(idp)+len(tail) > size {
+		e := federationIdP(i, cert)
+		if b.Len()+len(e)+len(idp)+len(tail) > size {
 			break
 		}
-		b.WriteString(sp)
+		b.WriteString(e)
 	}
 	b.WriteString(idp)
 	b.WriteString(tail)
 	b.WriteString(strings.Repeat("\n", size-b.Len()))
 	return b.String()
+}
+
+// federationIdP is the i-th IdP entity of genuineMetadata.
+func federationIdP(i int, cert string) string {
+	return fmt.Sprintf(`  <md:EntityDescriptor entityID="https://idp.uni%05[1]d.example.edu/idp/shibboleth">
+    <md:Extensions>
+      <mdrpi:RegistrationInfo registrationAuthority="https://federation.example.org" registrationInstant="2019-05-14T09:12:00Z"><mdrpi:RegistrationPolicy xml:lang="en">https://federation.example.org/policy</mdrpi:RegistrationPolicy></mdrpi:RegistrationInfo>
+      <mdattr:EntityAttributes><saml:Attribute Name="http://macedir.org/entity-category-support" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"><saml:AttributeValue>http://refeds.org/category/research-and-scholarship</saml:AttributeValue></saml:Attribute><saml:Attribute Name="urn:oasis:names:tc:SAML:attribute:assurance-certification" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"><saml:AttributeValue>https://refeds.org/sirtfi</saml:AttributeValue></saml:Attribute></mdattr:EntityAttributes>
+    </md:Extensions>
+    <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+      <md:Extensions>
+        <shibmd:Scope regexp="false">uni%05[1]d.example.edu</shibmd:Scope>
+        <mdui:UIInfo><mdui:DisplayName xml:lang="en">University %[1]d</mdui:DisplayName><mdui:DisplayName xml:lang="de">Universität %[1]d</mdui:DisplayName><mdui:Description xml:lang="en">Identity provider of University %[1]d</mdui:Description><mdui:InformationURL xml:lang="en">https://www.uni%05[1]d.example.edu/</mdui:InformationURL><mdui:PrivacyStatementURL xml:lang="en">https://www.uni%05[1]d.example.edu/privacy</mdui:PrivacyStatementURL><mdui:Logo height="16" width="16">https://www.uni%05[1]d.example.edu/favicon.ico</mdui:Logo></mdui:UIInfo>
+      </md:Extensions>
+      <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>%[2]s</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+      <md:ArtifactResolutionService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://idp.uni%05[1]d.example.edu:8443/idp/profile/SAML2/SOAP/ArtifactResolution" index="1"/>
+      <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.uni%05[1]d.example.edu/idp/profile/SAML2/Redirect/SLO"/>
+      <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.uni%05[1]d.example.edu/idp/profile/SAML2/POST/SLO"/>
+      <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>
+      <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
+      <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.uni%05[1]d.example.edu/idp/profile/SAML2/Redirect/SSO"/>
+      <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.uni%05[1]d.example.edu/idp/profile/SAML2/POST/SSO"/>
+    </md:IDPSSODescriptor>
+    <md:Organization><md:OrganizationName xml:lang="en">University %[1]d</md:OrganizationName><md:OrganizationDisplayName xml:lang="en">University %[1]d</md:OrganizationDisplayName><md:OrganizationURL xml:lang="en">https://www.uni%05[1]d.example.edu/</md:OrganizationURL></md:Organization>
+    <md:ContactPerson contactType="technical"><md:GivenName>IT</md:GivenName><md:SurName>Services</md:SurName><md:EmailAddress>mailto:idp@uni%05[1]d.example.edu</md:EmailAddress></md:ContactPerson>
+    <md:ContactPerson contactType="support"><md:EmailAddress>mailto:helpdesk@uni%05[1]d.example.edu</md:EmailAddress></md:ContactPerson>
+  </md:EntityDescriptor>
+`, i, cert)
 }

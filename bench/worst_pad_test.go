@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+
+	"github.com/saml2sp/saml2sp/internal/xmlsafe"
 )
 
 // Padding kinds: what a hostile document is made of, each as much as the
@@ -22,9 +24,11 @@ var padKinds = []string{padAttributes, padNamespaces, padComments, padElements, 
 
 // container is where the padding goes: an element at depth depth, which
 // binds the prefix "x" (counted in inScope, the prefixes bound there), in
-// a document whose other elements leave room for elems more.
+// a document whose other elements leave room for elems more elements and
+// nodes more nodes (xmlsafe's BytesPerNode: elements, attributes and
+// comments).
 type container struct {
-	depth, inScope, elems int
+	depth, inScope, elems, nodes int
 }
 
 // padding returns exactly n bytes of element content of the given kind
@@ -37,7 +41,7 @@ func padding(kind string, n int, c container, lim docLimits) string {
 	switch kind {
 	case padAttributes:
 		k := lim.maxAttributes - 1
-		return fill(n, c.elems, func(v int) string {
+		return fill(n, min(c.elems, c.nodes/(1+k)), func(v int) string {
 			var b strings.Builder
 			b.WriteString("<x:e")
 			for i := range k {
@@ -48,7 +52,7 @@ func padding(kind string, n int, c container, lim docLimits) string {
 		})
 	case padNamespaces:
 		k := min(lim.maxNSDecl-1, lim.maxNSInScope-1-c.inScope, lim.maxAttributes-1)
-		return fill(n, c.elems, func(v int) string {
+		return fill(n, min(c.elems, c.nodes/(1+k)), func(v int) string {
 			var b strings.Builder
 			b.WriteString("<x:e")
 			for i := range k {
@@ -58,12 +62,12 @@ func padding(kind string, n int, c container, lim docLimits) string {
 			return b.String()
 		})
 	case padComments:
-		return fill(n, n, func(v int) string { return "<!--" + strings.Repeat("c", v) + "-->" })
+		return fill(n, c.nodes, func(v int) string { return "<!--" + strings.Repeat("c", v) + "-->" })
 	case padElements:
-		return fill(n, c.elems, func(v int) string { return "<x:e>" + strings.Repeat("t", v) + "</x:e>" })
+		return fill(n, min(c.elems, c.nodes), func(v int) string { return "<x:e>" + strings.Repeat("t", v) + "</x:e>" })
 	case padDepth:
 		chain := lim.maxDepth - 1 - c.depth // from depth+1 down to maxDepth-1
-		return fill(n, c.elems/chain, func(v int) string {
+		return fill(n, min(c.elems, c.nodes)/chain, func(v int) string {
 			return strings.Repeat("<x:e>", chain) + strings.Repeat("t", v) + strings.Repeat("</x:e>", chain)
 		})
 	case padBase64:
@@ -101,6 +105,39 @@ func randomBase64(n int) string {
 	raw := make([]byte, n/4*3)
 	_, _ = rand.Read(raw)
 	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// countNodes counts what xmlsafe's BytesPerNode counts in an XML text:
+// start tags, attributes (one "=" each outside quotes), comments,
+// processing instructions and CDATA sections.
+func countNodes(s string) int {
+	n, inTag := 0, false
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '<' && i+1 < len(s) && s[i+1] != '/':
+			n++
+			inTag = s[i+1] != '!' && s[i+1] != '?'
+		case c == '>':
+			inTag = false
+		case inTag && (c == '"' || c == '\''):
+			quote = c
+		case inTag && c == '=':
+			n++
+		}
+	}
+	return n
+}
+
+// nodeBudget is how many more nodes a document of size bytes, which holds
+// the nodes of s already, may hold under lim.bytesPerNode.
+func nodeBudget(s string, size int, lim docLimits) int {
+	return xmlsafe.NodeAllowance + size/lim.bytesPerNode - countNodes(s) - 1
 }
 
 // countElements counts the start tags of an XML text.

@@ -53,6 +53,8 @@ type world struct {
 	spKeys  []*rsa.PrivateKey
 	spCerts []*x509.Certificate
 	sp      *saml2sp.SP
+	// cfg is sp's Config, for variants (BenchmarkWorstCaseFlood).
+	cfg saml2sp.Config
 
 	// A login started at the SP: the AuthnRequest ID, the RelayState
 	// handle and the state cookie (name=value), so that ACS inputs answer
@@ -112,7 +114,11 @@ func newWorld() (*world, error) {
 	}
 	meta := idp.IdentityProvider()
 	meta.Certificates = w.certs
-	w.sp, err = saml2sp.New(saml2sp.Config{
+	stateKey := make([]byte, 32)
+	if _, err := rand.Read(stateKey); err != nil {
+		return nil, err
+	}
+	w.cfg = saml2sp.Config{
 		EntityID:     spEntityID,
 		ACSURL:       acsURL,
 		SLOURL:       sloURL,
@@ -125,8 +131,9 @@ func newWorld() (*world, error) {
 		Clock:        func() time.Time { return now },
 		ReplayCache:  acceptAllReplayCache{},
 		Logger:       slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
+		StateKey:     stateKey,
+	}
+	if w.sp, err = saml2sp.New(w.cfg); err != nil {
 		return nil, err
 	}
 	if err := w.startLogin(); err != nil {
