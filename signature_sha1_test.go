@@ -95,26 +95,32 @@ func TestSHA1Signatures(t *testing.T) {
 // TestSHA1LogoutRequest: the same for a LogoutRequest sent by HTTP-POST
 // (an enveloped XML signature).
 func TestSHA1LogoutRequest(t *testing.T) {
-	for _, allow := range []bool{false, true} {
-		t.Run(map[bool]string{false: "refused", true: "accepted"}[allow], func(t *testing.T) {
-			var log bytes.Buffer
-			e := newSLOEnv(t, func(c *saml2sp.Config) {
-				c.InsecureAllowSHA1 = allow
-				c.Logger = slog.New(slog.NewJSONHandler(&log, nil))
+	for _, binding := range sloBindings {
+		for _, allow := range []bool{false, true} {
+			t.Run(short(binding)+"/"+map[bool]string{false: "refused", true: "accepted"}[allow], func(t *testing.T) {
+				var log bytes.Buffer
+				e := newSLOEnv(t, func(c *saml2sp.Config) {
+					c.InsecureAllowSHA1 = allow
+					c.Logger = slog.New(slog.NewJSONHandler(&log, nil))
+				})
+				l := logoutRequest(func(l *saml2sptest.LogoutRequest) { l.SignatureAlgorithm = "rsa-sha1" })
+				_, err := e.sp.ParseLogoutRequest(context.Background(), logoutRequestVia(t, e.idp, binding, l))
+				if !allow {
+					require.ErrorIs(t, err, saml2sp.ErrSignature)
+					assert.Contains(t, err.Error(), xmldsig.RSASHA1)
+					assert.Contains(t, err.Error(), "Config.InsecureAllowSHA1")
+					return
+				}
+				require.NoError(t, err)
+				warnings := sha1Warnings(t, &log)
+				require.Len(t, warnings, 1, log.String())
+				assert.Equal(t, testIdPEntityID, warnings[0]["idp"])
+				want := "LogoutRequest"
+				if binding == saml2sp.BindingHTTPRedirect {
+					want = "HTTP-Redirect LogoutRequest"
+				}
+				assert.Equal(t, want, warnings[0]["message"])
 			})
-			l := logoutRequest(func(l *saml2sptest.LogoutRequest) { l.SignatureAlgorithm = "rsa-sha1" })
-			_, err := e.sp.ParseLogoutRequest(context.Background(), logoutRequestVia(t, e.idp, saml2sp.BindingHTTPPost, l))
-			if !allow {
-				require.ErrorIs(t, err, saml2sp.ErrSignature)
-				assert.Contains(t, err.Error(), xmldsig.RSASHA1)
-				assert.Contains(t, err.Error(), "Config.InsecureAllowSHA1")
-				return
-			}
-			require.NoError(t, err)
-			warnings := sha1Warnings(t, &log)
-			require.Len(t, warnings, 1, log.String())
-			assert.Equal(t, testIdPEntityID, warnings[0]["idp"])
-			assert.Equal(t, "LogoutRequest", warnings[0]["message"])
-		})
+		}
 	}
 }

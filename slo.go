@@ -420,6 +420,9 @@ func (sp *SP) receiveRedirect(ctx context.Context, r *http.Request, param, kind 
 	if err := sp.checkCertificateTime(cert, now); err != nil {
 		return nil, err
 	}
+	if msg.UsesSHA1() {
+		sp.warnSHA1("HTTP-Redirect "+kind, []string{msg.SigAlg})
+	}
 	root, err := parseMessage(msg.XML, kind, steps)
 	if err != nil {
 		return nil, err

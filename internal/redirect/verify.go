@@ -86,7 +86,7 @@ func (m *Message) Verify(trusted []*x509.Certificate, allowSHA1 bool) error {
 		return invalid("signature algorithm %q is not supported", m.SigAlg)
 	}
 	if alg.sha1 && !allowSHA1 {
-		return invalid("signature algorithm %q uses SHA-1, which is not allowed", m.SigAlg)
+		return invalid("signature algorithm %q uses SHA-1, which is not allowed; configure the IdP to sign with SHA-256, or set Config.InsecureAllowSHA1", m.SigAlg)
 	}
 	if len(trusted) == 0 {
 		return invalid("no trusted certificates to verify the signature with")
@@ -131,4 +131,10 @@ func verifyECDSA(pub *ecdsa.PublicKey, digest, sig []byte) bool {
 	r := new(big.Int).SetBytes(sig[:size])
 	s := new(big.Int).SetBytes(sig[size:])
 	return ecdsa.Verify(pub, digest, r, s)
+}
+
+// UsesSHA1 reports whether the message's SigAlg is a SHA-1 algorithm.
+func (m *Message) UsesSHA1() bool {
+	alg, ok := lookupAlgorithm(m.SigAlg)
+	return ok && alg.sha1
 }
