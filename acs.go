@@ -47,10 +47,8 @@ func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs
 		return nil, err
 	}
 
-	// Keyed by issuer too: a cache shared by many tenants must not let one
-	// IdP's IDs collide with another's.
-	if err := sp.cfg.ReplayCache.CheckAndStore(ctx, "assertion:"+pa.Issuer+":"+pa.ID, sp.replayExpiry(pa, now)); err != nil {
-		return nil, wrapf(ErrReplay, err, "assertion %q", pa.ID)
+	if err := sp.remember(ctx, replayKey(sp.cfg.EntityID, pa), sp.replayExpiry(pa, now), "assertion "+quote(pa.ID)); err != nil {
+		return nil, err
 	}
 	sp.cfg.Logger.DebugContext(ctx, "saml2sp: assertion accepted", "idp", pa.Issuer, "assertion_id", pa.ID, "idp_initiated", pa.InResponseTo == "")
 	return &pa.Assertion, nil

@@ -253,9 +253,10 @@ func TestEncryptedAssertionSignatureOrder(t *testing.T) {
 		encIsDecryptionError(t, err)
 	})
 	t.Run("unchanged control", func(t *testing.T) {
-		e := newTestEnv(t, encWithKey)
 		same := encReplacePayload(func(t *testing.T, a []byte) []byte { return a })
 		for _, s := range []saml2sptest.Sign{saml2sptest.SignAssertion, saml2sptest.SignBoth} {
+			// A fresh SP each time: a request is answered once.
+			e := newTestEnv(t, encWithKey)
 			_, err := e.parse(e.mint(e.response(encSign(s), same(t))))
 			require.NoError(t, err)
 		}

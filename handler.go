@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/saml2sp/saml2sp/internal/state"
 )
@@ -210,12 +209,6 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 		if err != nil {
 			sp.fail(w, r, h, "login", statusFor(err), err)
 			return
-		}
-		if st != nil {
-			if err := sp.cfg.ReplayCache.CheckAndStore(r.Context(), "request:"+sp.cfg.EntityID+":"+st.RequestID, time.Unix(st.Expires, 0)); err != nil {
-				sp.fail(w, r, h, "login", http.StatusForbidden, wrapf(ErrReplay, err, "AuthnRequest %q already answered", st.RequestID))
-				return
-			}
 		}
 		if h.OnLogin == nil {
 			sp.fail(w, r, h, "login", http.StatusInternalServerError, errors.New("saml2sp: Hooks.OnLogin is not set"))

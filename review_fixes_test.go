@@ -75,13 +75,24 @@ func (c *recordingCache) CheckAndStore(_ context.Context, id string, _ time.Time
 	return nil
 }
 
+// TestReplayKeysNameTheIssuer: one replay-cache entry per login. An
+// unsolicited assertion is keyed by its issuer and ID, so that two IdPs
+// sharing a cache cannot collide; a solicited one by the request it
+// answers and this SP (the request ID is ours, and the assertion carries it
+// under its signature, so a replay hits the same key).
 func TestReplayKeysNameTheIssuer(t *testing.T) {
 	cache := &recordingCache{}
-	e := newTestEnv(t, func(c *saml2sp.Config) { c.ReplayCache = cache })
-	_, err := e.parse(e.mint(e.response(func(r *saml2sptest.Response) { r.AssertionID = "_same-id-at-two-idps" })))
+	e := newTestEnv(t, func(c *saml2sp.Config) { c.ReplayCache, c.AllowIdPInitiated = cache, true })
+	_, err := e.parse(e.mint(e.response(func(r *saml2sptest.Response) {
+		r.AssertionID, r.InResponseTo = "_same-id-at-two-idps", ""
+	})))
 	require.NoError(t, err)
-	require.Len(t, cache.keys, 1)
-	assert.Equal(t, "assertion:"+testIdPEntityID+":_same-id-at-two-idps", cache.keys[0])
+	_, err = e.parse(e.mint(e.response()))
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"assertion:" + testIdPEntityID + ":_same-id-at-two-idps",
+		"request:" + testSPEntityID + ":" + testRequestID,
+	}, cache.keys)
 }
 
 func TestStatusMessageCutOnACharacterBoundary(t *testing.T) {

@@ -607,8 +607,8 @@ func (sp *SP) checkLogoutReplay(ctx context.Context, prefix string, h *messageHe
 	if exp.Before(now) {
 		exp = now.Add(sp.cfg.ClockSkew)
 	}
-	if err := sp.cfg.ReplayCache.CheckAndStore(ctx, prefix+h.issuer+":"+h.id, exp); err != nil {
-		return wrapf(ErrReplay, err, "message %q from %q", h.id, h.issuer)
+	if err := sp.remember(ctx, prefix+h.issuer+":"+h.id, exp, "message "+quote(h.id)+" from "+quote(h.issuer)); err != nil {
+		return err
 	}
 	return nil
 }
