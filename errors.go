@@ -50,6 +50,10 @@ var (
 	ErrMetadata = errors.New("saml2sp: invalid metadata")
 	// ErrConfig: Config is incomplete or inconsistent.
 	ErrConfig = errors.New("saml2sp: invalid config")
+	// ErrState: the state cookie of a login or logout under way is expired
+	// or does not authenticate (another StateKey: replicas or tenants that
+	// do not share one), so the Response cannot be matched to the request.
+	ErrState = errors.New("saml2sp: login state invalid")
 	// ErrUnavailable: the SP cannot take the message now (for example every
 	// verification slot of its Limiter stayed busy); the client may retry.
 	// The handlers answer it with 503 Service Unavailable and Retry-After.

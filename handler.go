@@ -190,7 +190,11 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 			return
 		}
 		relayState := form.Get("RelayState")
-		st := sp.readState(r, "login", relayState)
+		st, err := sp.readState(r, "login", relayState)
+		if err != nil {
+			sp.fail(w, r, h, "login", http.StatusForbidden, err)
+			return
+		}
 		if st == nil && isHandle(relayState) && form.Get(repostField) == "" {
 			sp.repost(w, sp.cfg.ACSURL, form)
 			return

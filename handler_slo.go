@@ -76,7 +76,11 @@ func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request, h Hooks
 
 func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, h Hooks) {
 	relayState := r.FormValue("RelayState")
-	st := sp.readState(r, "logout", relayState)
+	st, err := sp.readState(r, "logout", relayState)
+	if err != nil {
+		sp.fail(w, r, h, "logout", http.StatusForbidden, err)
+		return
+	}
 	if st == nil && r.Method == http.MethodPost && isHandle(relayState) && r.PostForm.Get(repostField) == "" {
 		sp.repost(w, sp.cfg.SLOURL, r.PostForm)
 		return

@@ -147,19 +147,25 @@ func (sp *SP) expireOldStates(w http.ResponseWriter, r *http.Request) {
 }
 
 // readState returns the verified state for handle, or nil.
-func (sp *SP) readState(r *http.Request, kind, handle string) *state.State {
+func (sp *SP) readState(r *http.Request, kind, handle string) (*state.State, error) {
 	if !isHandle(handle) {
-		return nil
+		return nil, nil
 	}
 	c, err := r.Cookie(sp.stateCookieName(handle))
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	st, err := state.Open(sp.cfg.StateKey, c.Value, sp.cfg.Clock(), kind, sp.cfg.EntityID, handle)
-	if err != nil {
-		return nil
+	switch {
+	case err == nil:
+		return st, nil
+	case errors.Is(err, state.ErrExpired):
+		return nil, failf(ErrState, "the %s state cookie for RelayState %q has expired: the %s took more than %s at the IdP; start again", kind, handle, kind, stateLifetime)
+	case errors.Is(err, state.ErrUnauthenticated):
+		return nil, failf(ErrState, "the %s state cookie for RelayState %q does not authenticate with this SP's StateKey: it was sealed by another replica or tenant with another key, or altered. Do all replicas and tenants share Config.StateKey (TenantHandler.StateKey)?", kind, handle)
+	default:
+		return nil, failf(ErrState, "the %s state cookie for RelayState %q is malformed", kind, handle)
 	}
-	return st
 }
 
 // clearState expires the state cookie of handle. The deletion must carry

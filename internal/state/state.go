@@ -18,13 +18,23 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
 
 // ErrInvalid means the token is malformed, forged, expired or for another
-// purpose.
+// purpose. Every error of Open matches it; ErrUnauthenticated and
+// ErrExpired say which.
 var ErrInvalid = errors.New("state: invalid or expired token")
+
+// ErrUnauthenticated means the token's MAC does not verify: it was sealed
+// with another key, or for another SP, flow or handle (the MAC covers
+// them), or it was altered.
+var ErrUnauthenticated = fmt.Errorf("%w: its MAC does not verify", ErrInvalid)
+
+// ErrExpired means an authentic token has expired.
+var ErrExpired = fmt.Errorf("%w: expired", ErrInvalid)
 
 // Bounds of a token and of the fields it carries.
 const (
@@ -78,11 +88,14 @@ func Open(key []byte, token string, now time.Time, kind, audience, handle string
 	}
 	got, err := base64.RawURLEncoding.DecodeString(tag)
 	if err != nil || !hmac.Equal(got, mac(key, kind, audience, handle, body)) {
-		return nil, ErrInvalid
+		return nil, ErrUnauthenticated
 	}
 	s, ok := decode(body)
-	if !ok || !now.Before(time.Unix(s.Expires, 0)) {
+	if !ok {
 		return nil, ErrInvalid
+	}
+	if !now.Before(time.Unix(s.Expires, 0)) {
+		return nil, ErrExpired
 	}
 	s.Kind, s.Audience, s.Handle = kind, audience, handle
 	return s, nil

@@ -124,3 +124,28 @@ func FuzzOpen(f *testing.F) {
 		_, _ = PeekExpires(token)
 	})
 }
+
+// TestOpenSaysWhy: an authentic but expired token and one that does not
+// authenticate give different errors (both ErrInvalid), so the SP can say
+// which; a token for another audience does not authenticate.
+func TestOpenSaysWhy(t *testing.T) {
+	key, other := []byte(strings.Repeat("k", 32)), []byte(strings.Repeat("o", 32))
+	now := time.Unix(1000, 0)
+	tok := Seal(key, State{Kind: "login", Audience: "sp", Handle: "h1", RequestID: "_r", Expires: 2000})
+	for _, tc := range []struct {
+		name string
+		err  func() error
+		want error
+	}{
+		{"expired", func() error { _, err := Open(key, tok, time.Unix(2000, 0), "login", "sp", "h1"); return err }, ErrExpired},
+		{"another key", func() error { _, err := Open(other, tok, now, "login", "sp", "h1"); return err }, ErrUnauthenticated},
+		{"another audience", func() error { _, err := Open(key, tok, now, "login", "sp2", "h1"); return err }, ErrUnauthenticated},
+		{"another kind", func() error { _, err := Open(key, tok, now, "logout", "sp", "h1"); return err }, ErrUnauthenticated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			require.ErrorIs(t, err, tc.want)
+			require.ErrorIs(t, err, ErrInvalid)
+		})
+	}
+}
