@@ -137,8 +137,11 @@ type Config struct {
 	MaxAssertionAge time.Duration
 	// Clock returns the current time. Nil means time.Now.
 	Clock func() time.Time
-	// ReplayCache remembers used assertion IDs. Nil means an in-memory cache
-	// private to this SP; apps with several replicas should share one.
+	// ReplayCache remembers used request and assertion IDs. Nil means an
+	// in-memory cache private to this SP, which protects a single replica
+	// only: apps with several replicas share one (saml2sp/redisstore,
+	// saml2sp/pgstore). Leave it unset in the SPs of a TenantHandler, which
+	// shares its own.
 	ReplayCache ReplayCache
 	// Logger receives warnings and, at debug level, decisions. Nil means
 	// slog.Default(). Secrets and assertions are never logged.
@@ -149,8 +152,8 @@ type Config struct {
 	// The worst-case cost of a hostile message grows with it.
 	MaxResponseSize int
 	// Limiter caps how many incoming messages are parsed and verified at
-	// once. Nil means a Limiter of this SP's own with the default cap; the
-	// SPs of a multi-tenant app should share one.
+	// once. Nil means a Limiter of this SP's own with the default cap. Leave
+	// it unset in the SPs of a TenantHandler, which shares its own.
 	Limiter *Limiter
 
 	// AuthnRequest holds the defaults for SP-initiated logins.
@@ -158,7 +161,9 @@ type Config struct {
 	// StateKey authenticates the short-lived state this SP gives the
 	// browser while a login or logout is under way (at least 32 random
 	// bytes). Nil means a random key per SP, which only works with a
-	// single replica: apps with several must share one key.
+	// single replica: apps with several must share one key, or logins
+	// started on one replica fail on another with ErrState. Leave it unset
+	// in the SPs of a TenantHandler, which shares its own.
 	StateKey []byte
 	// InsecureTraceMessages logs every SAML message in and out, decoded,
 	// at debug level. The logs then hold assertions (personal data and
@@ -191,6 +196,10 @@ type KeyPair struct {
 type SP struct {
 	// cfg.IdP is the IdP of this snapshot; see current.
 	cfg Config
+	// explicit records which shared parts the app set itself (the others
+	// are New's defaults), so that a TenantHandler can tell an SP that
+	// left them to it from one that brings its own.
+	explicit struct{ stateKey, replayCache, limiter bool }
 	// idp holds the IdP in force; SetIdentityProvider replaces it.
 	idp *atomic.Pointer[IdentityProvider]
 	// decrypters are the SP keys that decrypt assertions, with their
@@ -260,6 +269,8 @@ func New(cfg Config) (*SP, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	var explicit struct{ stateKey, replayCache, limiter bool }
+	explicit.stateKey, explicit.replayCache, explicit.limiter = cfg.StateKey != nil, cfg.ReplayCache != nil, cfg.Limiter != nil
 	switch {
 	case cfg.StateKey == nil:
 		cfg.StateKey = make([]byte, 32)
@@ -283,7 +294,9 @@ func New(cfg Config) (*SP, error) {
 	}
 	idp := new(atomic.Pointer[IdentityProvider])
 	idp.Store(cfg.IdP)
-	return &SP{cfg: cfg, idp: idp, decrypters: decrypters}, nil
+	sp := &SP{cfg: cfg, idp: idp, decrypters: decrypters}
+	sp.explicit.stateKey, sp.explicit.replayCache, sp.explicit.limiter = explicit.stateKey, explicit.replayCache, explicit.limiter
+	return sp, nil
 }
 
 func checkIdentityProvider(idp *IdentityProvider) error {

@@ -1,11 +1,16 @@
 package saml2sp
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 )
 
 // ErrUnknownTenant is what a TenantResolver returns (wrapped or not) for a
@@ -13,8 +18,11 @@ import (
 var ErrUnknownTenant = errors.New("saml2sp: unknown tenant")
 
 // TenantResolver finds the SP of one tenant of a multi-tenant app, usually
-// from a database. Each tenant's SP should be built with TenantEndpoints,
-// so that it has its own entity ID, ACS URL and trusted IdP.
+// from a database; it may build a new SP on every call. Each tenant's SP
+// should be built with TenantEndpoints, so that it has its own entity ID,
+// ACS URL and trusted IdP, and should leave Config.StateKey, ReplayCache
+// and Limiter unset: the TenantHandler supplies the ones every tenant
+// shares.
 type TenantResolver interface {
 	ServiceProvider(ctx context.Context, tenant string) (*SP, error)
 }
@@ -31,13 +39,116 @@ func (f TenantResolverFunc) ServiceProvider(ctx context.Context, tenant string) 
 // URL, in the layout of TenantEndpoints: base+"acs/{tenant}/" and so on.
 // An unknown tenant gets the same 404 as an unknown path, so the endpoint
 // does not reveal which tenants exist.
+//
+// The handler owns the state every tenant must share: StateKey,
+// ReplayCache and Limiter. Whatever the resolver returns (an SP built
+// once, or a new one on every request from a database row), the SP serves
+// with the handler's three: leave them unset in tenant SPs. A tenant SP
+// that brings a different one of its own is refused (500, and an error in
+// the log that names the field), never silently overridden or kept,
+// because a private replay cache means no replay protection and a private
+// StateKey breaks every login that crosses replicas.
 type TenantHandler struct {
 	// BaseURL is the base given to TenantEndpoints (its path is matched).
 	BaseURL string
+	// Tenants finds the SP of a tenant.
 	Tenants TenantResolver
-	Hooks   Hooks
+	// Hooks are the app's, for every tenant; Login.Tenant and Logout.Tenant
+	// say which tenant a call is for.
+	Hooks Hooks
+	// StateKey authenticates the state cookies of every tenant's logins
+	// and logouts (at least 32 random bytes). Every replica must have the
+	// same. Nil means a random key made on first use, which only works
+	// with a single replica; the handler then logs a warning once.
+	StateKey []byte
+	// ReplayCache is shared by every tenant: one cache for the whole app,
+	// shared with the other replicas (saml2sp/redisstore, saml2sp/pgstore).
+	// Nil means one in-memory cache for all tenants, which only protects a
+	// single replica; the handler then logs a warning once.
+	ReplayCache ReplayCache
+	// Limiter caps the messages all tenants verify at once. Nil means
+	// NewLimiter(0, 0), shared by every tenant.
+	Limiter *Limiter
 	// Logger receives resolver failures. Nil means slog.Default().
 	Logger *slog.Logger
+
+	sharedOnce sync.Once
+	shared     sharedState
+	sharedErr  error
+}
+
+// sharedState is what every tenant's SP uses.
+type sharedState struct {
+	stateKey    []byte
+	replayCache ReplayCache
+	limiter     *Limiter
+}
+
+// init fills the handler's unset shared state on first use.
+func (th *TenantHandler) init() error {
+	th.sharedOnce.Do(func() {
+		logger := th.logger()
+		sh := sharedState{stateKey: th.StateKey, replayCache: th.ReplayCache, limiter: th.Limiter}
+		switch {
+		case sh.stateKey == nil:
+			sh.stateKey = make([]byte, 32)
+			if _, err := rand.Read(sh.stateKey); err != nil {
+				th.sharedErr = fmt.Errorf("saml2sp: generating the tenants' state key: %w", err)
+				return
+			}
+			logger.Warn("saml2sp: TenantHandler.StateKey is not set; using a random key, so a login started on one replica fails on another. Set it when running several replicas")
+		case len(sh.stateKey) < 32:
+			th.sharedErr = fmt.Errorf("%w: TenantHandler.StateKey must be at least 32 bytes", ErrConfig)
+			return
+		}
+		if sh.replayCache == nil {
+			sh.replayCache = NewMemoryReplayCache(0, nil)
+			logger.Warn("saml2sp: TenantHandler.ReplayCache is not set; using one in-memory cache for every tenant, which protects this replica only. Share one (redisstore, pgstore) when running several replicas")
+		}
+		if sh.limiter == nil {
+			sh.limiter = NewLimiter(0, 0)
+		}
+		th.shared = sh
+	})
+	return th.sharedErr
+}
+
+func (th *TenantHandler) logger() *slog.Logger {
+	if th.Logger != nil {
+		return th.Logger
+	}
+	return slog.Default()
+}
+
+// forTenant returns sp serving with the handler's shared state, or an error
+// when sp set a different one of its own.
+func (sp *SP) forTenant(sh sharedState) (*SP, error) {
+	var clash []string
+	if sp.explicit.stateKey && !bytes.Equal(sp.cfg.StateKey, sh.stateKey) {
+		clash = append(clash, "StateKey")
+	}
+	if sp.explicit.replayCache && !sameValue(sp.cfg.ReplayCache, sh.replayCache) {
+		clash = append(clash, "ReplayCache")
+	}
+	if sp.explicit.limiter && sp.cfg.Limiter != sh.limiter {
+		clash = append(clash, "Limiter")
+	}
+	if len(clash) > 0 {
+		return nil, fmt.Errorf("%w: the tenant SP sets its own Config.%s; leave it unset in tenant SPs (the TenantHandler's is shared by every tenant) or set it to the TenantHandler's", ErrConfig, strings.Join(clash, ", Config."))
+	}
+	c := *sp
+	c.cfg.StateKey, c.cfg.ReplayCache, c.cfg.Limiter = sh.stateKey, sh.replayCache, sh.limiter
+	return &c, nil
+}
+
+// sameValue reports whether a and b are the same value, without panicking
+// on types that cannot be compared (they are never the same).
+func sameValue(a, b any) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	if ta != tb || ta == nil || !ta.Comparable() {
+		return a == nil && b == nil
+	}
+	return a == b
 }
 
 // ServeHTTP implements http.Handler.
@@ -54,6 +165,11 @@ func (th *TenantHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tenant = strings.TrimSuffix(tenant, "/")
+	if err := th.init(); err != nil {
+		th.logger().ErrorContext(r.Context(), "saml2sp: TenantHandler is misconfigured", "error", err.Error())
+		http.Error(w, "single sign-on is unavailable", http.StatusInternalServerError)
+		return
+	}
 	sp, err := th.Tenants.ServiceProvider(r.Context(), tenant)
 	if errors.Is(err, ErrUnknownTenant) || (err == nil && sp == nil) {
 		http.NotFound(w, r)
@@ -67,6 +183,11 @@ func (th *TenantHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		logger.ErrorContext(r.Context(), "saml2sp: resolving tenant failed", "tenant", tenant, "error", err.Error())
 		http.Error(w, "single sign-on is unavailable, try again later", http.StatusServiceUnavailable)
+		return
+	}
+	if sp, err = sp.forTenant(th.shared); err != nil {
+		th.logger().ErrorContext(r.Context(), "saml2sp: tenant SP refused", "tenant", tenant, "error", err.Error())
+		http.Error(w, "single sign-on is misconfigured", http.StatusInternalServerError)
 		return
 	}
 	var handler http.Handler
