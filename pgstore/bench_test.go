@@ -149,3 +149,31 @@ func mintBodies(b *testing.B, idp *saml2sptest.IdP, ep saml2sp.Endpoints, n int)
 	}
 	return bodies
 }
+
+// BenchmarkCheckAndStore is the store's share of a login: one
+// CheckAndStore of a new ID (an INSERT and its commit), from GOMAXPROCS
+// goroutines, with its latency at p50 and p99.
+func BenchmarkCheckAndStore(b *testing.B) {
+	s := postgresCache(b, 0)
+	latencies := make([]time.Duration, b.N)
+	var next, failed atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			t := time.Now()
+			if err := s.CheckAndStore(context.Background(), fmt.Sprint("assertion:https://idp.example.com:_", i), benchTime.Add(time.Minute)); err != nil {
+				failed.Add(1)
+			}
+			latencies[i] = time.Since(t)
+		}
+	})
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d calls failed", n, b.N)
+	}
+	slices.Sort(latencies)
+	b.ReportMetric(ms(latencies[len(latencies)/2]), "p50-ms")
+	b.ReportMetric(ms(latencies[len(latencies)*99/100]), "p99-ms")
+}

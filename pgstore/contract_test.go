@@ -132,6 +132,7 @@ func TestOutage(t *testing.T) {
 		require.Len(t, f, 1)
 		assert.ErrorIs(t, f[0].Err, saml2sp.ErrUnavailable)
 		assert.NotErrorIs(t, f[0].Err, saml2sp.ErrReplay)
+		t.Logf("%s after %s: %v", r.name, took.Round(time.Millisecond), f[0].Err)
 		return l, took
 	}
 	works := func(t *testing.T) {

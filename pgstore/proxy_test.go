@@ -23,6 +23,10 @@ type lossyProxy struct {
 	// armed counts the replies still to lose; -1 loses every one.
 	armed   atomic.Int32
 	dropped atomic.Int32
+	// beforeInsertReply, when set, runs before an INSERT's reply that is
+	// not lost goes to the client: the moment between a statement and
+	// the caller's next one.
+	beforeInsertReply atomic.Pointer[func()]
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	conns   []net.Conn
@@ -113,6 +117,9 @@ func (p *lossyProxy) replies(client, server net.Conn) {
 		if sawInsert && p.take() {
 			p.dropped.Add(1)
 			return // the caller closes both ends
+		}
+		if f := p.beforeInsertReply.Load(); sawInsert && f != nil {
+			(*f)()
 		}
 		if _, err := client.Write(held.Bytes()); err != nil {
 			return

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,6 +195,34 @@ func TestCheckAndStoreNoReply(t *testing.T) {
 	assert.Len(t, replayRows(t, pool, prefix), 2, "the first attempt committed")
 }
 
+// TestCheckAndStoreRecordVanishes: a live record stops the insert, and
+// is deleted (by a replica whose clock runs ahead) before the call reads
+// its owner. The call inserts again and succeeds: nobody else holds the
+// ID, so it is neither a replay nor a failure.
+func TestCheckAndStoreRecordVanishes(t *testing.T) {
+	dsn := testDSN(t)
+	ctx := context.Background()
+	prefix := freshPrefix()
+	clock := &fixedClock{t0}
+	_, pool := newStore(t, dsn, pgstore.Options{TablePrefix: prefix, Clock: clock.now})
+	proxy := newLossyProxy(t, hostPort(t, dsn))
+	s, err := pgstore.New(newPool(t, throughProxy(t, dsn, proxy)), pgstore.Options{TablePrefix: prefix, Clock: clock.now})
+	require.NoError(t, err)
+	require.NoError(t, s.CheckAndStore(ctx, "id", t0.Add(-time.Minute)), "expired, but within Grace")
+
+	var deleted atomic.Int32
+	del := func() {
+		if deleted.Add(1) == 1 {
+			_, err := pool.Exec(ctx, `DELETE FROM "`+prefix+`replay"`)
+			assert.NoError(t, err)
+		}
+	}
+	proxy.beforeInsertReply.Store(&del)
+	require.NoError(t, s.CheckAndStore(ctx, "id", t0.Add(time.Minute)))
+	require.Equal(t, int32(2), deleted.Load(), "the record vanished after the first INSERT, and a second one ran")
+	require.ErrorIs(t, s.CheckAndStore(ctx, "id", t0.Add(time.Minute)), saml2sp.ErrReplay)
+}
+
 func TestNew(t *testing.T) {
 	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none")
 	require.NoError(t, err) // no connection yet
@@ -241,11 +270,12 @@ func TestSchema(t *testing.T) {
 		t.Cleanup(func() {
 			_, _ = pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS "%sreplay", "%srevocation"`, prefix, prefix))
 		})
-		errs := make(chan error, 4)
-		for range 4 {
+		const n = 8
+		errs := make(chan error, n)
+		for range n {
 			go func() { errs <- s.CreateSchema(ctx) }()
 		}
-		for range 4 {
+		for range n {
 			require.NoError(t, <-errs)
 		}
 		require.NoError(t, s.CreateSchema(ctx))
