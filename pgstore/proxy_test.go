@@ -27,9 +27,9 @@ type lossyProxy struct {
 	// not lost goes to the client: the moment between a statement and
 	// the caller's next one.
 	beforeInsertReply atomic.Pointer[func()]
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   []net.Conn
+	wg                sync.WaitGroup
+	mu                sync.Mutex
+	conns             []net.Conn
 }
 
 func newLossyProxy(t testing.TB, target string) *lossyProxy {
