@@ -126,8 +126,8 @@ func (s *Store) bounded(ctx context.Context) (context.Context, context.CancelFun
 }
 
 // retry runs op until it succeeds, fails for good, or maxAttempts ran.
-// Only failures of the connection are retried: an error the server
-// reports about the statement would come back the same.
+// Only failures that may go away are retried (see transient): most
+// errors the server reports about a statement would come back the same.
 func retry(ctx context.Context, op func(context.Context) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
