@@ -204,12 +204,17 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 		if st != nil {
 			requestIDs = []string{st.RequestID}
 			returnTo = st.ReturnTo
-			sp.clearState(w, relayState)
 		} else if p := safeReturnTo(relayState, maxRelayState); p != "" {
 			// IdP-initiated: the RelayState is the IdP's (untrusted) choice.
 			returnTo = p
 		}
 		a, err := sp.ParseResponse(r.Context(), form.Get("SAMLResponse"), requestIDs)
+		if st != nil && !errors.Is(err, ErrUnavailable) {
+			// The state is spent, unless the SP could not take the
+			// message now (overload, a store outage): then the browser
+			// keeps it, and posting the same form again can succeed.
+			sp.clearState(w, relayState)
+		}
 		if err != nil {
 			sp.fail(w, r, h, "login", statusFor(err), err)
 			return

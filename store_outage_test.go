@@ -83,3 +83,45 @@ func TestOneReplayEntryPerLogin(t *testing.T) {
 	_, err = mem.parse(mem.mint(mem.response()))
 	require.ErrorIs(t, err, saml2sp.ErrReplay, "another Response to the same request")
 }
+
+// switchCache is a memory cache that can be taken down and brought back.
+type switchCache struct {
+	down bool
+	mem  *saml2sp.MemoryReplayCache
+}
+
+func (c *switchCache) CheckAndStore(ctx context.Context, id string, exp time.Time) error {
+	if c.down {
+		return downCache{}.CheckAndStore(ctx, id, exp)
+	}
+	return c.mem.CheckAndStore(ctx, id, exp)
+}
+
+// TestLoginSurvivesAStoreOutage: a 503 from a store outage keeps the login
+// state cookie, so posting the same form again once the store is back
+// logs the user in; any other failure spends it.
+func TestLoginSurvivesAStoreOutage(t *testing.T) {
+	cache := &switchCache{down: true, mem: saml2sp.NewMemoryReplayCache(0, func() time.Time { return testNow })}
+	app := newWebApp(t, "https://sp.example.com/saml/", func(c *saml2sp.Config) { c.ReplayCache = cache })
+	id, handle, cookie := app.startLogin("/x")
+	form := app.responseForm(id, handle)
+	w := app.do(http.MethodPost, app.ep.ACSURL, form, cookie)
+	require.Equal(t, http.StatusServiceUnavailable, w.Code)
+	for _, c := range w.Result().Cookies() {
+		assert.NotEqual(t, cookie.Name, c.Name, "the state cookie is kept")
+	}
+	cache.down = false
+	w = app.do(http.MethodPost, app.ep.ACSURL, form, cookie)
+	require.Equal(t, http.StatusSeeOther, w.Code, w.Body.String())
+	require.Len(t, app.logins, 1)
+
+	// A refused Response spends the state.
+	id, handle, cookie = app.startLogin("/y")
+	w = app.do(http.MethodPost, app.ep.ACSURL, app.responseForm(id, handle, func(r *saml2sptest.Response) { r.Audience = "https://other.example" }), cookie)
+	require.Equal(t, http.StatusForbidden, w.Code)
+	cleared := false
+	for _, c := range w.Result().Cookies() {
+		cleared = cleared || (c.Name == cookie.Name && c.MaxAge < 0)
+	}
+	assert.True(t, cleared, "the state cookie is cleared")
+}
