@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -139,18 +140,32 @@ func (rs *replicaSet) startLogin(c *http.Client, base, returnTo string) url.Valu
 }
 
 // authnRequestID decodes an HTTP-Redirect SAMLRequest and returns its ID.
-func authnRequestID(t *testing.T, samlRequest string) string {
+func authnRequestID(t testing.TB, samlRequest string) string {
 	t.Helper()
+	id, err := decodeRequestID(samlRequest)
+	require.NoError(t, err)
+	return id
+}
+
+func decodeRequestID(samlRequest string) (string, error) {
 	deflated, err := base64.StdEncoding.DecodeString(samlRequest)
-	require.NoError(t, err)
+	if err != nil {
+		return "", err
+	}
 	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(deflated)), 1<<20))
-	require.NoError(t, err)
+	if err != nil {
+		return "", err
+	}
 	var req struct {
 		ID string `xml:"ID,attr"`
 	}
-	require.NoError(t, xml.Unmarshal(raw, &req))
-	require.NotEmpty(t, req.ID)
-	return req.ID
+	if err := xml.Unmarshal(raw, &req); err != nil {
+		return "", err
+	}
+	if req.ID == "" {
+		return "", errors.New("the AuthnRequest has no ID")
+	}
+	return req.ID, nil
 }
 
 // onlyCookie returns the one cookie the browser holds for base.

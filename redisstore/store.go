@@ -23,9 +23,10 @@ const DefaultPrefix = "saml2sp:"
 type Options struct {
 	// Prefix starts the name of every key the store writes (replay:...
 	// and revoked:... follow it). Empty means DefaultPrefix. Every replica
-	// of an app must use the same prefix; unrelated apps sharing one Redis
-	// may use different ones, although sharing one is also safe, since
-	// every ID the library stores names its SP or IdP.
+	// of an app must use the same prefix, and apps sharing one Redis
+	// different ones: a revocation names the IdP and the user, not the
+	// app, so one app's single logout would end the sessions of another
+	// app that shares the prefix.
 	Prefix string
 	// Timeout bounds each call when the caller's context has no earlier
 	// deadline. Zero means DefaultTimeout; it may not be negative.
