@@ -126,3 +126,33 @@ func TestOutageFrozen(t *testing.T) {
 		}
 	}
 }
+
+// TestOutageFull: a Redis at its maxmemory with the noeviction policy
+// (Redis's default) refuses writes. Replay records and revocations then
+// fail as ErrUnavailable (the login fails closed), never as a replay;
+// reads still work.
+func TestOutageFull(t *testing.T) {
+	srv := startRedis(t)
+	ctx := context.Background()
+	s := newStore(t, srv, redisstore.Options{})
+	raw := srv.client(t)
+	require.NoError(t, s.CheckAndStore(ctx, "assertion:idp:_before", time.Now().Add(time.Minute)))
+	require.NoError(t, raw.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
+	require.NoError(t, raw.ConfigSet(ctx, "maxmemory", "1").Err())
+	t.Cleanup(func() { _ = raw.ConfigSet(ctx, "maxmemory", "0").Err() })
+
+	for _, c := range storeCalls[:2] { // the writes
+		err := c.call(ctx, s, "_full")
+		requireUnavailable(t, err)
+		assert.Contains(t, err.Error(), "OOM", c.name)
+	}
+	err := s.CheckAndStore(ctx, "assertion:idp:_before", time.Now().Add(time.Minute))
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, saml2sp.ErrReplay, "refused as a write, even for a stored ID")
+	_, err = s.Revoked(ctx, saml2sp.Revocation{IdP: "idp", NameID: "_full", SessionIndex: "_s"}, time.Now())
+	require.NoError(t, err, "reads still work")
+
+	require.NoError(t, raw.ConfigSet(ctx, "maxmemory", "0").Err())
+	require.NoError(t, s.CheckAndStore(ctx, "assertion:idp:_after", time.Now().Add(time.Minute)))
+	require.ErrorIs(t, s.CheckAndStore(ctx, "assertion:idp:_before", time.Now().Add(time.Minute)), saml2sp.ErrReplay)
+}

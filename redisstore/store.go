@@ -109,7 +109,7 @@ func (s *Store) call(ctx context.Context, what string, f func(context.Context) e
 		select {
 		case err = <-done: // an answer that came at the last moment wins
 		default:
-			return fmt.Errorf("%w: redisstore: %s: no answer from Redis in time: %w", saml2sp.ErrUnavailable, what, ctx.Err())
+			return fmt.Errorf("%w: redisstore: %s: gave up waiting for Redis: %w", saml2sp.ErrUnavailable, what, ctx.Err())
 		}
 	}
 	if err != nil {
