@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,4 +156,21 @@ func (p *responsePool) take(b *testing.B, n int) []string {
 	require.NoError(b, errors.Join(errs...))
 	p.bodies = append(p.bodies, minted...)
 	return p.bodies[:n]
+}
+
+// BenchmarkCheckAndStore is one replay check on its own: one EVALSHA
+// round trip to the local redis-server, with a new ID each time.
+func BenchmarkCheckAndStore(b *testing.B) {
+	srv := startRedis(b)
+	s := newStore(b, srv, redisstore.Options{})
+	ctx := b.Context()
+	expires := time.Now().Add(time.Minute)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if err := s.CheckAndStore(ctx, "assertion:https://idp.example.com:_"+strconv.Itoa(i), expires); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
