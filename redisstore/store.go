@@ -92,8 +92,9 @@ func New(client *redis.Client, opts Options) (*Store, error) {
 // deadline whatever the client does. go-redis applies a context's deadline
 // to its sockets only with Options.ContextTimeoutEnabled, and retries
 // (with backoff and dial retries) on top, so without this bound a call to
-// a frozen server could take ReadTimeout times MaxRetries. A call given
-// up on finishes in the background, within the client's own timeouts.
+// a frozen server would take the client's ReadTimeout (5 s by default) or
+// more. A call given up on finishes in the background, within the
+// client's own timeouts.
 //
 // Every error it returns matches saml2sp.ErrUnavailable and the cause
 // (a go-redis error, context.DeadlineExceeded...).
