@@ -1,121 +1,39 @@
 package saml2sp
 
 import (
-	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 
 	"github.com/saml2sp/saml2sp/internal/state"
 )
-
-// Hooks connect the SAML endpoints to the app. The library never creates
-// sessions itself: the app decides what a login means.
-type Hooks struct {
-	// OnLogin is called after a verified login. It creates the app's
-	// session and redirects, normally to l.ReturnTo. Required.
-	OnLogin func(w http.ResponseWriter, r *http.Request, l *Login)
-	// OnFailure renders a failed login or logout. Nil means a plain page
-	// that shows the user only a reference code; the detail goes to the
-	// log with the same code.
-	OnFailure func(w http.ResponseWriter, r *http.Request, f *Failure)
-	// OnLogout ends the app's sessions of a user: when the IdP asks
-	// (single logout), and when the user starts a logout here, before the
-	// browser leaves for the IdP. Required to serve the SLO endpoints.
-	OnLogout func(ctx context.Context, l *Logout) error
-	// CurrentSubject returns the SAML subject of the request's session
-	// (keep Assertion.LogoutSubject() in the session), for SP-initiated
-	// logout. Required to serve the logout endpoint.
-	CurrentSubject func(r *http.Request) (LogoutSubject, bool)
-	// LoginBinding, when set, returns a value that ties a login to the
-	// session that starts it (at most 64 bytes; "" for none). Return a
-	// digest of the app's session ID, such as base64 of its SHA-256, not
-	// the ID itself: the value is sealed into the login-state cookie,
-	// which is signed but not encrypted. It comes back as Login.Binding.
-	// An app whose OnLogin acts on the current session (linking the SSO
-	// identity to the signed-in account) needs it; see Login.Binding.
-	LoginBinding func(r *http.Request) string
-}
-
-// Login is a verified login handed to Hooks.OnLogin.
-type Login struct {
-	Assertion *Assertion
-	// ReturnTo is a same-origin path ("/" by default): where the user was
-	// going when the login started, or a safe RelayState of an
-	// IdP-initiated login.
-	ReturnTo string
-	// Tenant is the tenant the login is for ("" for single-tenant apps).
-	Tenant string
-	// IdPInitiated is true when the login answered no request of ours.
-	IdPInitiated bool
-	// Binding is what Hooks.LoginBinding returned when this login started,
-	// for the session that started it. It is "" when the login answers no
-	// request started here: IdP-initiated logins, and Responses that
-	// another site made the browser POST to the ACS. The ACS turns such a
-	// cross-site POST into a same-site one (its re-POST page), so OnLogin
-	// sees the app's SameSite=Lax session cookie even then. Before acting
-	// on the current session, e.g. linking this identity to the signed-in
-	// account, check with BoundTo that this very session asked for the
-	// login; an unbound login may only start a new session.
-	Binding string
-}
-
-// BoundTo reports whether the login was started by the session whose
-// binding (what Hooks.LoginBinding returns for it) is current. An empty
-// binding matches nothing.
-func (l *Login) BoundTo(current string) bool {
-	return l.Binding != "" && current != "" && subtle.ConstantTimeCompare([]byte(l.Binding), []byte(current)) == 1
-}
-
-// Logout asks the app to end sessions.
-type Logout struct {
-	// Initiator is "idp" (a LogoutRequest from the IdP) or "sp" (the user
-	// pressed log out here).
-	Initiator string
-	Tenant    string
-	// IdP is the entity ID of the IdP the sessions came from.
-	IdP          string
-	NameID       string
-	NameIDFormat string
-	// SessionIndexes name the IdP sessions to end; empty means every
-	// session of NameID at that IdP.
-	SessionIndexes []string
-}
-
-// Failure describes a failed flow for Hooks.OnFailure.
-type Failure struct {
-	// Err is the full error (errors.Is works). It is for logs and admins,
-	// not for the user: it names what the IdP sent.
-	Err error
-	// Status is the HTTP status the library suggests.
-	Status int
-	// Reference is a random code shown to the user and written to the log
-	// with Err, so support can find the detail.
-	Reference string
-	// Flow is "login", "logout" or "metadata".
-	Flow string
-}
 
 // Handler returns an http.Handler serving every endpoint configured in
 // sp's Config (MetadataURL, LoginURL, ACSURL, SLOURL, LogoutURL), each on
 // the exact path of its URL. Apps with their own router can mount the
 // individual handlers instead (MetadataHandler, LoginHandler, ACSHandler,
 // SLSHandler, LogoutHandler).
+//
+// Handler panics when a hook the configured endpoints need is missing
+// (OnLogin always; OnLogout with an SLOURL or LogoutURL; CurrentSubject
+// with a LogoutURL), the way http.Handle panics on a nil handler: a
+// programming error shows at start-up, not at a user's first login.
 func (sp *SP) Handler(h Hooks) http.Handler {
+	h.check("Handler", true, sp.cfg.SLOURL != "" || sp.cfg.LogoutURL != "", sp.cfg.LogoutURL != "")
 	mux := http.NewServeMux()
-	add := func(raw string, handler http.Handler) {
+	add := func(raw string, handler func(Hooks) http.Handler) {
 		if raw != "" {
-			mux.Handle(urlPath(raw), handler)
+			mux.Handle(urlPath(raw), handler(h))
 		}
 	}
-	add(sp.cfg.MetadataURL, sp.MetadataHandler())
-	add(sp.cfg.LoginURL, sp.LoginHandler(h))
-	add(sp.cfg.ACSURL, sp.ACSHandler(h))
-	add(sp.cfg.SLOURL, sp.SLSHandler(h))
-	add(sp.cfg.LogoutURL, sp.LogoutHandler(h))
+	add(sp.cfg.MetadataURL, func(Hooks) http.Handler { return sp.MetadataHandler() })
+	add(sp.cfg.LoginURL, sp.LoginHandler)
+	add(sp.cfg.ACSURL, sp.ACSHandler)
+	add(sp.cfg.SLOURL, sp.SLSHandler)
+	add(sp.cfg.LogoutURL, sp.LogoutHandler)
 	return mux
 }
 
@@ -148,7 +66,7 @@ func (sp *SP) LoginHandler(h Hooks) http.Handler {
 		var binding string
 		if h.LoginBinding != nil {
 			if binding = h.LoginBinding(r); len(binding) > maxBinding {
-				sp.fail(w, r, h, "login", http.StatusInternalServerError,
+				sp.fail(w, r, h, FlowLogin, http.StatusInternalServerError,
 					fmt.Errorf("%w: Hooks.LoginBinding returned %d bytes, more than %d: return a digest of the session ID", ErrConfig, len(binding), maxBinding))
 				return
 			}
@@ -156,7 +74,7 @@ func (sp *SP) LoginHandler(h Hooks) http.Handler {
 		handle := newHandle()
 		out, err := sp.NewAuthnRequest(handle, nil)
 		if err != nil {
-			sp.fail(w, r, h, "login", http.StatusInternalServerError, err)
+			sp.fail(w, r, h, FlowLogin, http.StatusInternalServerError, err)
 			return
 		}
 		sp.setState(w, r, state.State{Kind: "login", Handle: handle, RequestID: out.ID, ReturnTo: returnTo, Binding: binding})
@@ -179,20 +97,23 @@ func (sp *SP) LoginHandler(h Hooks) http.Handler {
 // use that page, so a login without a state carries no Binding. The server
 // keeps no session store; the request ID is single-use through the replay
 // cache, and the assertion ID too.
+//
+// ACSHandler panics when Hooks.OnLogin is nil (see Handler).
 func (sp *SP) ACSHandler(h Hooks) http.Handler {
+	h.check("ACSHandler", true, false, false)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethods(w, r, http.MethodPost) {
 			return
 		}
 		form, status, err := sp.readPostForm(w, r, "SAMLResponse")
 		if err != nil {
-			sp.fail(w, r, h, "login", status, err)
+			sp.fail(w, r, h, FlowLogin, status, err)
 			return
 		}
 		relayState := form.Get("RelayState")
 		st, err := sp.readState(r, "login", relayState)
 		if err != nil {
-			sp.fail(w, r, h, "login", http.StatusForbidden, err)
+			sp.fail(w, r, h, FlowLogin, http.StatusForbidden, err)
 			return
 		}
 		if st == nil && isHandle(relayState) && form.Get(repostField) == "" {
@@ -216,11 +137,7 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 			sp.clearState(w, relayState)
 		}
 		if err != nil {
-			sp.fail(w, r, h, "login", statusFor(err), err)
-			return
-		}
-		if h.OnLogin == nil {
-			sp.fail(w, r, h, "login", http.StatusInternalServerError, errors.New("saml2sp: Hooks.OnLogin is not set"))
+			sp.fail(w, r, h, FlowLogin, statusFor(err), err)
 			return
 		}
 		l := &Login{Assertion: a, ReturnTo: returnTo, Tenant: tenantFrom(r.Context()), IdPInitiated: a.InResponseTo == ""}
@@ -229,7 +146,9 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 			// checked InResponseTo against it) inherits its binding.
 			l.Binding = st.Binding
 		}
-		h.OnLogin(w, r, l)
+		if err := h.OnLogin(w, r, l); err != nil {
+			sp.fail(w, r, h, FlowLogin, statusFor(err), err)
+		}
 	})
 }
 
@@ -264,11 +183,11 @@ func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) boo
 }
 
 // fail logs the detail and shows the user a safe page.
-func (sp *SP) fail(w http.ResponseWriter, r *http.Request, h Hooks, flow string, status int, err error) {
+func (sp *SP) fail(w http.ResponseWriter, r *http.Request, h Hooks, flow Flow, status int, err error) {
 	ref := make([]byte, 6)
 	_, _ = rand.Read(ref)
 	f := &Failure{Err: err, Status: status, Reference: hex.EncodeToString(ref), Flow: flow}
-	sp.cfg.Logger.WarnContext(r.Context(), "saml2sp: "+flow+" failed", "error", err.Error(), "reference", f.Reference,
+	sp.cfg.Logger.WarnContext(r.Context(), "saml2sp: "+string(flow)+" failed", "error", err.Error(), "reference", f.Reference,
 		"sp", sp.cfg.EntityID, "tenant", tenantFrom(r.Context()))
 	if status == http.StatusServiceUnavailable {
 		// Overload or an outage, not the user's fault: worth a retry soon.
@@ -278,9 +197,38 @@ func (sp *SP) fail(w http.ResponseWriter, r *http.Request, h Hooks, flow string,
 		h.OnFailure(w, r, f)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte("Single sign-on failed. Please try again; if it keeps failing, give your administrator this reference: " + f.Reference + "\n"))
+	writeFailurePage(w, f)
+}
+
+// failurePage is the default failure page: what failed, what to do, and
+// the reference code; never the error, which names what the IdP sent.
+var failurePage = template.Must(template.New("failure").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="referrer" content="no-referrer"><title>{{.Title}}</title></head>
+<body>
+<h1>{{.Title}}</h1>
+<p>{{.Advice}}</p>
+<p>If it keeps failing, give your administrator this reference: <code>{{.Reference}}</code></p>
+</body></html>
+`))
+
+// writeFailurePage answers with the default failure page for f.
+func writeFailurePage(w http.ResponseWriter, f *Failure) {
+	title, advice := "Single sign-on failed", "Please try again."
+	switch f.Flow {
+	case FlowLogout:
+		title, advice = "Single logout failed", "You may still be signed in at your identity provider; sign out there too, or try again."
+	case FlowMetadata:
+		title, advice = "Service provider metadata unavailable", "Please try again later."
+	}
+	if f.Status == http.StatusServiceUnavailable {
+		advice = "The service is busy or briefly unavailable. Please try again in a moment."
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	w.WriteHeader(f.Status)
+	_ = failurePage.Execute(w, struct{ Title, Advice, Reference string }{title, advice, f.Reference})
 }

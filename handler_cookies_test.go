@@ -130,7 +130,7 @@ func newStateSite(t *testing.T, base string, tenants []string, mods ...func(*sam
 	t.Helper()
 	s := &stateSite{idp: newTestIdP(t)}
 	hooks := saml2sp.Hooks{
-		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 			s.logins = append(s.logins, l)
 			session := ""
 			if c, err := r.Cookie("app_session"); err == nil {
@@ -138,12 +138,13 @@ func newStateSite(t *testing.T, base string, tenants []string, mods ...func(*sam
 			}
 			s.sessions = append(s.sessions, session)
 			http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+			return nil
 		},
 		OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
 			s.fails = append(s.fails, f)
 			w.WriteHeader(f.Status)
 		},
-		OnLogout: func(context.Context, *saml2sp.Logout) error { return nil },
+		OnLogout: func(http.ResponseWriter, *http.Request, *saml2sp.Logout) error { return nil },
 		CurrentSubject: func(*http.Request) (saml2sp.LogoutSubject, bool) {
 			return saml2sp.LogoutSubject{NameID: "alice@example.com", SessionIndex: "_s1"}, true
 		},

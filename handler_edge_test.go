@@ -78,15 +78,46 @@ func TestSPInitiatedLogoutClearsItsState(t *testing.T) {
 	assert.Less(t, cleared[0].MaxAge, 0)
 }
 
-func TestIdPLogoutWithoutHookAnswersResponder(t *testing.T) {
+// TestHandlersRefuseMissingHooks: a handler is not built without the hooks
+// its endpoints need; the mistake shows at start-up (a panic, as
+// http.Handle's for a nil handler), not as a 500 at a user's first login.
+func TestHandlersRefuseMissingHooks(t *testing.T) {
 	app := newWebApp(t, "https://sp.example.com/saml/")
-	u, err := app.idp.LogoutRequestURL(saml2sptest.LogoutRequest{Destination: app.ep.SLOURL})
+	onLogin := func(http.ResponseWriter, *http.Request, *saml2sp.Login) error { return nil }
+	onLogout := func(http.ResponseWriter, *http.Request, *saml2sp.Logout) error { return nil }
+	subject := func(*http.Request) (saml2sp.LogoutSubject, bool) { return saml2sp.LogoutSubject{}, false }
+	for _, tc := range []struct {
+		name  string
+		build func(saml2sp.Hooks) http.Handler
+		hooks saml2sp.Hooks
+		want  string // "" builds
+	}{
+		{"Handler without OnLogin", app.sp.Handler, saml2sp.Hooks{OnLogout: onLogout, CurrentSubject: subject}, "Handler needs Hooks.OnLogin"},
+		{"Handler without OnLogout, SLO configured", app.sp.Handler, saml2sp.Hooks{OnLogin: onLogin, CurrentSubject: subject}, "Handler needs Hooks.OnLogout"},
+		{"Handler without CurrentSubject, logout configured", app.sp.Handler, saml2sp.Hooks{OnLogin: onLogin, OnLogout: onLogout}, "Handler needs Hooks.CurrentSubject"},
+		{"Handler with all", app.sp.Handler, saml2sp.Hooks{OnLogin: onLogin, OnLogout: onLogout, CurrentSubject: subject}, ""},
+		{"ACSHandler without OnLogin", app.sp.ACSHandler, saml2sp.Hooks{}, "ACSHandler needs Hooks.OnLogin"},
+		{"LoginHandler needs no hook (it calls none that is required)", app.sp.LoginHandler, saml2sp.Hooks{}, ""},
+		{"SLSHandler without OnLogout", app.sp.SLSHandler, saml2sp.Hooks{OnLogin: onLogin}, "SLSHandler needs Hooks.OnLogout"},
+		{"LogoutHandler without CurrentSubject", app.sp.LogoutHandler, saml2sp.Hooks{OnLogout: onLogout}, "LogoutHandler needs Hooks.CurrentSubject"},
+		{"ACSHandler alone needs only OnLogin", app.sp.ACSHandler, saml2sp.Hooks{OnLogin: onLogin}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.want == "" {
+				assert.NotPanics(t, func() { tc.build(tc.hooks) })
+				return
+			}
+			assert.PanicsWithValue(t, "saml2sp: "+tc.want, func() { tc.build(tc.hooks) })
+		})
+	}
+
+	// Without SLO or logout endpoints, Handler needs OnLogin only.
+	ep, err := saml2sp.EndpointsAt("https://sp.example.com/saml/")
 	require.NoError(t, err)
-	w := httptest.NewRecorder()
-	app.sp.SLSHandler(saml2sp.Hooks{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, u, nil))
-	require.Equal(t, http.StatusFound, w.Code)
-	_, _, root := decodeRedirect(t, w.Header().Get("Location"))
-	assert.Equal(t, "urn:oasis:names:tc:SAML:2.0:status:Responder", statusOf(root))
+	cfg := saml2sp.Config{IdP: app.idp.IdentityProvider(), EntityID: ep.EntityID, ACSURL: ep.ACSURL, LoginURL: ep.LoginURL}
+	sp, err := saml2sp.New(cfg)
+	require.NoError(t, err)
+	assert.NotPanics(t, func() { sp.Handler(saml2sp.Hooks{OnLogin: onLogin}) })
 }
 
 func TestLogoutResponseRepost(t *testing.T) {
@@ -145,6 +176,7 @@ func TestTenantResolverMistakes(t *testing.T) {
 			}
 			return nil, saml2sp.ErrUnknownTenant
 		}),
+		Hooks:  ts.h.Hooks,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	get := func(path string) int {
@@ -157,4 +189,14 @@ func TestTenantResolverMistakes(t *testing.T) {
 	calls = nil
 	assert.Equal(t, http.StatusNotFound, get("metadata/a%20b/"))
 	assert.Empty(t, calls, "an invalid tenant name never reaches the resolver")
+
+	// A handler without the hooks every tenant needs serves nothing, and
+	// Validate says why at start-up.
+	bad := &saml2sp.TenantHandler{BaseURL: tenantBase, Tenants: h.Tenants, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	require.ErrorIs(t, bad.Validate(), saml2sp.ErrConfig)
+	assert.Contains(t, bad.Validate().Error(), "Hooks.OnLogin")
+	w := httptest.NewRecorder()
+	bad.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tenantBase+"metadata/acme/", nil))
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	require.NoError(t, h.Validate())
 }

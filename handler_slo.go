@@ -16,7 +16,10 @@ import (
 //   - the IdP's LogoutResponse to our own LogoutRequest: verified against
 //     the request we sent (tracked like logins), then the browser goes to
 //     the return path.
+//
+// SLSHandler panics when Hooks.OnLogout is nil (see Handler).
 func (sp *SP) SLSHandler(h Hooks) http.Handler {
+	h.check("SLSHandler", false, true, false)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
 			return
@@ -26,18 +29,18 @@ func (sp *SP) SLSHandler(h Hooks) http.Handler {
 			q := r.URL.Query()
 			isRequest = q.Has("SAMLRequest")
 			if !isRequest && !q.Has("SAMLResponse") {
-				sp.fail(w, r, h, "logout", http.StatusBadRequest, failf(ErrMalformed, "neither SAMLRequest nor SAMLResponse in the query"))
+				sp.fail(w, r, h, FlowLogout, http.StatusBadRequest, failf(ErrMalformed, "neither SAMLRequest nor SAMLResponse in the query"))
 				return
 			}
 		} else {
 			form, status, err := sp.parseBoundedForm(w, r)
 			if err != nil {
-				sp.fail(w, r, h, "logout", status, err)
+				sp.fail(w, r, h, FlowLogout, status, err)
 				return
 			}
 			isRequest = form.Has("SAMLRequest")
 			if isRequest == form.Has("SAMLResponse") {
-				sp.fail(w, r, h, "logout", http.StatusBadRequest, failf(ErrMalformed, "the POST must carry exactly one of SAMLRequest and SAMLResponse"))
+				sp.fail(w, r, h, FlowLogout, http.StatusBadRequest, failf(ErrMalformed, "the POST must carry exactly one of SAMLRequest and SAMLResponse"))
 				return
 			}
 		}
@@ -52,23 +55,21 @@ func (sp *SP) SLSHandler(h Hooks) http.Handler {
 func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request, h Hooks) {
 	req, err := sp.ParseLogoutRequest(r.Context(), r)
 	if err != nil {
-		sp.fail(w, r, h, "logout", statusFor(err), err)
+		sp.fail(w, r, h, FlowLogout, statusFor(err), err)
 		return
 	}
 	status := ""
-	if h.OnLogout == nil {
-		status = statusResponder
-		sp.cfg.Logger.ErrorContext(r.Context(), "saml2sp: IdP asked for logout but Hooks.OnLogout is not set", "sp", sp.cfg.EntityID)
-	} else if err := h.OnLogout(r.Context(), &Logout{
-		Initiator: "idp", Tenant: tenantFrom(r.Context()), IdP: req.Issuer,
-		NameID: req.NameID, NameIDFormat: req.NameIDFormat, SessionIndexes: req.SessionIndexes,
+	if err := h.OnLogout(w, r, &Logout{
+		Initiator: InitiatorIdP, Tenant: tenantFrom(r.Context()), IdP: req.Issuer,
+		NameID: req.NameID, NameIDFormat: req.NameIDFormat, NameQualifier: req.NameQualifier,
+		SPNameQualifier: req.SPNameQualifier, SessionIndexes: req.SessionIndexes,
 	}); err != nil {
 		status = statusResponder
 		sp.cfg.Logger.ErrorContext(r.Context(), "saml2sp: ending sessions for an IdP logout failed", "error", err.Error(), "sp", sp.cfg.EntityID)
 	}
 	out, err := sp.NewLogoutResponse(req, status)
 	if err != nil {
-		sp.fail(w, r, h, "logout", http.StatusInternalServerError, err)
+		sp.fail(w, r, h, FlowLogout, http.StatusInternalServerError, err)
 		return
 	}
 	out.Write(w, r)
@@ -78,7 +79,7 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, h Hook
 	relayState := r.FormValue("RelayState")
 	st, err := sp.readState(r, "logout", relayState)
 	if err != nil {
-		sp.fail(w, r, h, "logout", http.StatusForbidden, err)
+		sp.fail(w, r, h, FlowLogout, http.StatusForbidden, err)
 		return
 	}
 	if st == nil && r.Method == http.MethodPost && isHandle(relayState) && r.PostForm.Get(repostField) == "" {
@@ -94,7 +95,7 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, h Hook
 	if _, err := sp.ParseLogoutResponse(r.Context(), r, ids); err != nil {
 		// The local session already ended when the logout started; the
 		// IdP's session may live on, which the user must be told.
-		sp.fail(w, r, h, "logout", statusFor(err), err)
+		sp.fail(w, r, h, FlowLogout, statusFor(err), err)
 		return
 	}
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
@@ -105,7 +106,11 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, h Hook
 // whatever the IdP does), then sends a LogoutRequest for the session's
 // subject to the IdP. return_to is honoured like at login. Without an IdP
 // SLO endpoint, or without a current session, it just redirects.
+//
+// LogoutHandler panics when Hooks.OnLogout or CurrentSubject is nil (see
+// Handler).
 func (sp *SP) LogoutHandler(h Hooks) http.Handler {
+	h.check("LogoutHandler", false, true, true)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
 			return
@@ -114,25 +119,22 @@ func (sp *SP) LogoutHandler(h Hooks) http.Handler {
 		if crossSite(r) {
 			// Logging a user out is a state change another site must not
 			// trigger with a link or an image (logout CSRF).
-			sp.fail(w, r, h, "logout", http.StatusForbidden, errors.New("saml2sp: logout was requested by another site; ignored"))
+			sp.fail(w, r, h, FlowLogout, http.StatusForbidden, errors.New("saml2sp: logout was requested by another site; ignored"))
 			return
 		}
 		returnTo := returnToParam(w, r)
-		if h.CurrentSubject == nil || h.OnLogout == nil {
-			sp.fail(w, r, h, "logout", http.StatusInternalServerError, errors.New("saml2sp: Hooks.CurrentSubject and Hooks.OnLogout are needed for logout"))
-			return
-		}
 		subject, ok := h.CurrentSubject(r)
 		if !ok {
 			http.Redirect(w, r, returnTo, http.StatusSeeOther)
 			return
 		}
-		err := h.OnLogout(r.Context(), &Logout{
-			Initiator: "sp", Tenant: tenantFrom(r.Context()), IdP: sp.cfg.IdP.EntityID,
-			NameID: subject.NameID, NameIDFormat: subject.NameIDFormat, SessionIndexes: nonEmpty(subject.SessionIndex),
+		err := h.OnLogout(w, r, &Logout{
+			Initiator: InitiatorSP, Tenant: tenantFrom(r.Context()), IdP: sp.cfg.IdP.EntityID,
+			NameID: subject.NameID, NameIDFormat: subject.NameIDFormat, NameQualifier: subject.NameQualifier,
+			SPNameQualifier: subject.SPNameQualifier, SessionIndexes: nonEmpty(subject.SessionIndex),
 		})
 		if err != nil {
-			sp.fail(w, r, h, "logout", http.StatusInternalServerError, err)
+			sp.fail(w, r, h, FlowLogout, http.StatusInternalServerError, err)
 			return
 		}
 		if len(sp.cfg.IdP.SingleLogoutServices) == 0 || sp.cfg.SLOURL == "" {
@@ -142,7 +144,7 @@ func (sp *SP) LogoutHandler(h Hooks) http.Handler {
 		handle := newHandle()
 		out, err := sp.NewLogoutRequest(subject, handle)
 		if err != nil {
-			sp.fail(w, r, h, "logout", http.StatusInternalServerError, err)
+			sp.fail(w, r, h, FlowLogout, http.StatusInternalServerError, err)
 			return
 		}
 		if len(returnTo) > maxStateReturnTo {

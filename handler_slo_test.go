@@ -46,7 +46,7 @@ func TestIdPInitiatedLogout(t *testing.T) {
 		w := app.do(http.MethodGet, logoutURL(t, app, saml2sptest.LogoutRequest{ID: "_lr1", SessionIndex: "_s1", RelayState: "idp-state"}), nil)
 		require.Equal(t, http.StatusFound, w.Code, w.Body.String())
 		require.Len(t, app.logouts, 1)
-		assert.Equal(t, "idp", app.logouts[0].Initiator)
+		assert.Equal(t, saml2sp.InitiatorIdP, app.logouts[0].Initiator)
 		assert.Equal(t, "alice@example.com", app.logouts[0].NameID)
 		assert.Equal(t, []string{"_s1"}, app.logouts[0].SessionIndexes)
 		assert.Equal(t, testIdPEntityID, app.logouts[0].IdP)
@@ -134,7 +134,7 @@ func TestSPInitiatedLogout(t *testing.T) {
 	w := app.do(http.MethodGet, app.ep.LogoutURL+"?return_to=/bye", nil)
 	require.Equal(t, http.StatusFound, w.Code, w.Body.String())
 	require.Len(t, app.logouts, 1, "the local session ends before the browser leaves")
-	assert.Equal(t, "sp", app.logouts[0].Initiator)
+	assert.Equal(t, saml2sp.InitiatorSP, app.logouts[0].Initiator)
 	assert.Equal(t, []string{"_s1"}, app.logouts[0].SessionIndexes)
 
 	dest, msg, root := decodeRedirect(t, w.Header().Get("Location"))

@@ -2,13 +2,13 @@ package saml2sp_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,15 +61,16 @@ func newWebApp(t *testing.T, base string, mods ...func(*saml2sp.Config)) *webApp
 
 func (a *webApp) hooks() saml2sp.Hooks {
 	return saml2sp.Hooks{
-		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 			a.logins = append(a.logins, l)
 			http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+			return nil
 		},
 		OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
 			a.failures = append(a.failures, f)
 			http.Error(w, "login failed, reference "+f.Reference, f.Status)
 		},
-		OnLogout: func(ctx context.Context, l *saml2sp.Logout) error {
+		OnLogout: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Logout) error {
 			a.logouts = append(a.logouts, l)
 			return a.logoutErr
 		},
@@ -284,20 +285,34 @@ func TestACSRequestShape(t *testing.T) {
 
 func TestDefaultFailurePageShowsOnlyAReference(t *testing.T) {
 	app := newWebApp(t, "https://sp.example.com/saml/")
-	h := app.sp.Handler(saml2sp.Hooks{OnLogin: func(http.ResponseWriter, *http.Request, *saml2sp.Login) { t.Fatal("no login") }})
+	h := app.sp.ACSHandler(saml2sp.Hooks{OnLogin: func(http.ResponseWriter, *http.Request, *saml2sp.Login) error { t.Fatal("no login"); return nil }})
 	form := app.responseForm("_unknown", "", func(r *saml2sptest.Response) { r.Audience = "https://other.example/" })
 	r := httptest.NewRequest(http.MethodPost, app.ep.ACSURL, strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	assert.Equal(t, http.StatusForbidden, w.Code)
+	assert.Equal(t, "text/html; charset=utf-8", w.Header().Get("Content-Type"))
+	assert.Contains(t, w.Header().Get("Content-Security-Policy"), "default-src 'none'")
 	body := w.Body.String()
-	assert.Contains(t, body, "reference")
+	assert.Contains(t, body, "<h1>Single sign-on failed</h1>", "the page names the flow")
 	assert.NotContains(t, body, "other.example", "the user sees no detail")
-	ref := body[strings.LastIndex(body, " ")+1:]
-	ref = strings.TrimSpace(ref)
-	assert.Contains(t, app.logs.String(), "reference="+ref, "the log has the same reference")
+	m := regexp.MustCompile(`<code>([0-9a-f]+)</code>`).FindStringSubmatch(body)
+	require.Len(t, m, 2, body)
+	assert.Contains(t, app.logs.String(), "reference="+m[1], "the log has the same reference")
 	assert.Contains(t, app.logs.String(), "other.example", "and the detail")
+}
+
+// TestLogoutFailurePageNamesLogout: a failed logout says so, not "single
+// sign-on failed".
+func TestLogoutFailurePageNamesLogout(t *testing.T) {
+	app := newWebApp(t, "https://sp.example.com/saml/")
+	h := app.sp.SLSHandler(saml2sp.Hooks{OnLogout: func(http.ResponseWriter, *http.Request, *saml2sp.Logout) error { return nil }})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, app.ep.SLOURL+"?SAMLRequest=garbage", nil))
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Contains(t, w.Body.String(), "<h1>Single logout failed</h1>")
+	assert.Contains(t, w.Body.String(), "<code>")
 }
 
 func TestLogsCarryNoSecretsUnlessTracing(t *testing.T) {

@@ -77,7 +77,7 @@ func TestLimiterBoundsConcurrentVerifications(t *testing.T) {
 
 	var failure *saml2sp.Failure
 	h := other.sp.ACSHandler(saml2sp.Hooks{
-		OnLogin:   func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {},
+		OnLogin:   func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error { return nil },
 		OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) { failure = f; w.WriteHeader(f.Status) },
 	})
 	form := url.Values{"SAMLResponse": {other.mint(other.response(func(r *saml2sptest.Response) { r.InResponseTo = "" }))}}

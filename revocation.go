@@ -28,11 +28,11 @@ type Revocation struct {
 	SessionIndex string
 }
 
-// RevocationOf returns the Revocation that names the session subject was
-// issued for by idp, as Revoked takes it.
-func RevocationOf(idp string, subject LogoutSubject) Revocation {
+// RevocationOf returns the Revocation that names the session subject
+// stands for, as Revoked takes it.
+func RevocationOf(subject LogoutSubject) Revocation {
 	return Revocation{
-		IdP: idp, NameIDFormat: subject.NameIDFormat, NameQualifier: subject.NameQualifier,
+		IdP: subject.IdP, NameIDFormat: subject.NameIDFormat, NameQualifier: subject.NameQualifier,
 		SPNameQualifier: subject.SPNameQualifier, NameID: subject.NameID, SessionIndex: subject.SessionIndex,
 	}
 }

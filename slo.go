@@ -41,6 +41,10 @@ const sloPostOverhead = 64 << 10
 // Keep it with the app's session at login (Assertion.LogoutSubject) so
 // that logout can name exactly what the IdP issued.
 type LogoutSubject struct {
+	// IdP is the entity ID of the IdP that issued the session.
+	IdP string
+	// NameID, NameIDFormat, NameQualifier and SPNameQualifier name the
+	// user exactly as the assertion did.
 	NameID          string
 	NameIDFormat    string
 	NameQualifier   string
@@ -50,10 +54,11 @@ type LogoutSubject struct {
 	SessionIndex string
 }
 
-// LogoutSubject returns the NameID and session of the assertion, as a
-// LogoutRequest must name them.
+// LogoutSubject returns the IdP, NameID and session of the assertion, as
+// a LogoutRequest must name them and as Logout.Matches compares them.
 func (a *Assertion) LogoutSubject() LogoutSubject {
 	return LogoutSubject{
+		IdP:             a.Issuer,
 		NameID:          a.NameID,
 		NameIDFormat:    a.NameIDFormat,
 		NameQualifier:   a.NameIDNameQualifier,
@@ -92,11 +97,9 @@ type LogoutRequest struct {
 // the sessions that match; a request that matches none is answered with
 // success all the same (SAML profiles 4.4.4.2).
 func (r *LogoutRequest) Matches(subject LogoutSubject) bool {
-	format := func(f string) string {
-		if f == "" {
-			return nameIDFormatUnspec
-		}
-		return f
+	format := formatOrUnspecified
+	if subject.IdP != "" && subject.IdP != r.Issuer {
+		return false
 	}
 	if r.NameID != subject.NameID || format(r.NameIDFormat) != format(subject.NameIDFormat) ||
 		r.NameQualifier != subject.NameQualifier || r.SPNameQualifier != subject.SPNameQualifier {

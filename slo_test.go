@@ -674,7 +674,7 @@ func TestAssertionLogoutSubject(t *testing.T) {
 	e := newTestEnv(t)
 	a, err := e.parse(e.mint(e.response(func(r *saml2sptest.Response) { r.SessionIndex = "_sess-9" })))
 	require.NoError(t, err)
-	assert.Equal(t, saml2sp.LogoutSubject{NameID: "alice@example.com", NameIDFormat: arFormatEmail,
+	assert.Equal(t, saml2sp.LogoutSubject{IdP: testIdPEntityID, NameID: "alice@example.com", NameIDFormat: arFormatEmail,
 		SPNameQualifier: testSPEntityID, SessionIndex: "_sess-9"}, a.LogoutSubject())
 }
 

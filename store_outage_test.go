@@ -40,7 +40,7 @@ func TestStoreOutageIsNotAReplay(t *testing.T) {
 		e := newTestEnv(t, func(c *saml2sp.Config) { c.ReplayCache, c.AllowIdPInitiated = downCache{}, true })
 		var failure *saml2sp.Failure
 		h := e.sp.ACSHandler(saml2sp.Hooks{
-			OnLogin:   func(http.ResponseWriter, *http.Request, *saml2sp.Login) { t.Error("logged in") },
+			OnLogin:   func(http.ResponseWriter, *http.Request, *saml2sp.Login) error { t.Error("logged in"); return nil },
 			OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) { failure = f; w.WriteHeader(f.Status) },
 		})
 		form := url.Values{"SAMLResponse": {e.mint(e.response(func(r *saml2sptest.Response) { r.InResponseTo = "" }))}}

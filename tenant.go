@@ -84,9 +84,29 @@ type sharedState struct {
 	limiter     *Limiter
 }
 
-// init fills the handler's unset shared state on first use.
+// Validate reports what is missing from the handler's configuration: its
+// BaseURL, Tenants, or a hook every tenant's endpoints need (OnLogin,
+// OnLogout, CurrentSubject). Call it at start-up: ServeHTTP runs it once
+// and, when it fails, answers every request with 500 and logs why.
+func (th *TenantHandler) Validate() error {
+	switch {
+	case th.BaseURL == "" || urlPath(th.BaseURL) == "":
+		return fmt.Errorf("%w: TenantHandler.BaseURL is required", ErrConfig)
+	case th.Tenants == nil:
+		return fmt.Errorf("%w: TenantHandler.Tenants is required", ErrConfig)
+	}
+	if name := th.Hooks.missing(true, true, true); name != "" {
+		return fmt.Errorf("%w: TenantHandler.Hooks.%s is required", ErrConfig, name)
+	}
+	return nil
+}
+
+// init checks the handler and fills its unset shared state on first use.
 func (th *TenantHandler) init() error {
 	th.sharedOnce.Do(func() {
+		if th.sharedErr = th.Validate(); th.sharedErr != nil {
+			return
+		}
 		logger := th.logger()
 		sh := sharedState{stateKey: th.StateKey, replayCache: th.ReplayCache, limiter: th.Limiter}
 		switch {

@@ -58,14 +58,17 @@ func newTenants(t *testing.T, names ...string) *tenants {
 			return sp, nil
 		}),
 		Hooks: saml2sp.Hooks{
-			OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+			OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 				ts.logins = append(ts.logins, l)
 				w.WriteHeader(http.StatusNoContent)
+				return nil
 			},
 			OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
 				ts.fails = append(ts.fails, f)
 				w.WriteHeader(f.Status)
 			},
+			OnLogout:       func(http.ResponseWriter, *http.Request, *saml2sp.Logout) error { return nil },
+			CurrentSubject: func(*http.Request) (saml2sp.LogoutSubject, bool) { return saml2sp.LogoutSubject{}, false },
 		},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

@@ -3,7 +3,6 @@ package bench
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -189,15 +188,16 @@ type outcome struct {
 // record into o. OnLogin redirects, OnLogout succeeds.
 func (w *world) handlers(o *outcome) (acs, sls, login http.Handler) {
 	h := saml2sp.Hooks{
-		OnLogin: func(rw http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+		OnLogin: func(rw http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 			o.ok = true
 			http.Redirect(rw, r, l.ReturnTo, http.StatusSeeOther)
+			return nil
 		},
 		OnFailure: func(rw http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
 			o.err = f.Err
 			rw.WriteHeader(f.Status)
 		},
-		OnLogout: func(context.Context, *saml2sp.Logout) error {
+		OnLogout: func(http.ResponseWriter, *http.Request, *saml2sp.Logout) error {
 			o.ok = true
 			return nil
 		},

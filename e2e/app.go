@@ -250,8 +250,9 @@ func (a *App) Start(t testing.TB, c AppConfig) {
 				}
 				return a.SP, nil
 			}),
-			Hooks:  hooks,
-			Logger: logger,
+			Hooks:    hooks,
+			StateKey: stateKey, // the SP's: a TenantHandler refuses a tenant SP with another
+			Logger:   logger,
 		}
 	}
 	mux := http.NewServeMux()
@@ -309,7 +310,7 @@ func (a *App) Tampered() int {
 	return a.tampered
 }
 
-func (a *App) onLogin(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+func (a *App) onLogin(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 	current, sid := a.sessionAndID(r)
 	event := LoginEvent{
 		NameID: l.Assertion.NameID, ReturnTo: l.ReturnTo, IdPInitiated: l.IdPInitiated,
@@ -323,12 +324,12 @@ func (a *App) onLogin(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) 
 	a.mu.Unlock()
 	if a.linkAccounts && current != nil {
 		a.link(w, r, l, current, event.Bound)
-		return
+		return nil
 	}
 	id := make([]byte, 32)
 	if _, err := rand.Read(id); err != nil {
 		http.Error(w, "no randomness", http.StatusInternalServerError)
-		return
+		return nil
 	}
 	newID := hex.EncodeToString(id)
 	s := &Session{
@@ -348,6 +349,7 @@ func (a *App) onLogin(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) 
 		to = "/"
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
 }
 
 func (a *App) onFailure(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
@@ -361,7 +363,7 @@ func (a *App) onFailure(w http.ResponseWriter, r *http.Request, f *saml2sp.Failu
 	a.render(w, r, status, page{Title: "Login failed", Failure: f.Reference})
 }
 
-func (a *App) onLogout(ctx context.Context, l *saml2sp.Logout) error {
+func (a *App) onLogout(w http.ResponseWriter, r *http.Request, l *saml2sp.Logout) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ended := 0
@@ -376,7 +378,7 @@ func (a *App) onLogout(ctx context.Context, l *saml2sp.Logout) error {
 		ended++
 	}
 	a.logouts = append(a.logouts, LogoutEvent{
-		Initiator: l.Initiator, NameID: l.NameID, SessionIndexes: slices.Clone(l.SessionIndexes), Ended: ended,
+		Initiator: string(l.Initiator), NameID: l.NameID, SessionIndexes: slices.Clone(l.SessionIndexes), Ended: ended,
 	})
 	return nil
 }

@@ -59,8 +59,9 @@ func BenchmarkACSLogin(b *testing.B) {
 			sp, err := saml2sp.New(cfg)
 			require.NoError(b, err)
 			h := sp.ACSHandler(saml2sp.Hooks{
-				OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+				OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 					http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+					return nil
 				},
 			})
 

@@ -52,9 +52,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	http.Handle("/saml/", sp.Handler(saml2sp.Hooks{
-		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 			// Start the app's session for l.Assertion.NameID here.
 			http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+			return nil
 		},
 	}))
 	log.Fatal(http.ListenAndServe(":8080", nil))
@@ -81,7 +82,7 @@ func ExampleStore_Revoked() {
 		log.Fatal(err)
 	}
 	var sess exampleSession // read from the request's cookie
-	revoked, err := store.Revoked(ctx, saml2sp.RevocationOf(sess.IdP, sess.Subject), sess.Started)
+	revoked, err := store.Revoked(ctx, saml2sp.RevocationOf(sess.Subject), sess.Started)
 	if err != nil || revoked {
 		// No answer is no session (fail closed): the user logs in again.
 		log.Print("session ended")

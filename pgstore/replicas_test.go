@@ -42,12 +42,13 @@ type app struct {
 
 func (a *app) hooks() saml2sp.Hooks {
 	return saml2sp.Hooks{
-		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 			a.logins.Add(1)
 			a.mu.Lock()
 			a.lastUser = l
 			a.mu.Unlock()
 			http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+			return nil
 		},
 		OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
 			a.mu.Lock()
@@ -56,6 +57,9 @@ func (a *app) hooks() saml2sp.Hooks {
 			http.Error(w, "login failed, reference "+f.Reference, f.Status)
 		},
 		LoginBinding: func(r *http.Request) string { return r.Header.Get("X-Session-Digest") },
+		// Logout is not what these replicas test; the Handler needs the hooks.
+		OnLogout:       func(http.ResponseWriter, *http.Request, *saml2sp.Logout) error { return nil },
+		CurrentSubject: func(*http.Request) (saml2sp.LogoutSubject, bool) { return saml2sp.LogoutSubject{}, false },
 	}
 }
 

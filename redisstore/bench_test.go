@@ -126,8 +126,9 @@ func (p *responsePool) acs(b *testing.B, cache saml2sp.ReplayCache) http.Handler
 	sp, err := saml2sp.New(cfg)
 	require.NoError(b, err)
 	return sp.ACSHandler(saml2sp.Hooks{
-		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 			http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+			return nil
 		},
 	})
 }

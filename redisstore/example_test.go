@@ -58,7 +58,7 @@ func ExampleNew() {
 		Subject saml2sp.LogoutSubject // Assertion.LogoutSubject() at login
 		Started time.Time
 	}
-	revoked, err := store.Revoked(context.Background(), saml2sp.RevocationOf(session.IdP, session.Subject), session.Started)
+	revoked, err := store.Revoked(context.Background(), saml2sp.RevocationOf(session.Subject), session.Started)
 	switch {
 	case err != nil:
 		// The store could not answer: fail closed.

@@ -82,11 +82,12 @@ func newReplicaSet(t *testing.T, srv *redisServer, opts redisstore.Options) *rep
 
 func (rs *replicaSet) hooks(replica string) saml2sp.Hooks {
 	return saml2sp.Hooks{
-		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 			rs.mu.Lock()
 			rs.logins = append(rs.logins, replicaLogin{replica, l})
 			rs.mu.Unlock()
 			http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+			return nil
 		},
 		OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
 			rs.mu.Lock()
@@ -94,6 +95,9 @@ func (rs *replicaSet) hooks(replica string) saml2sp.Hooks {
 			rs.mu.Unlock()
 			http.Error(w, "login failed, reference "+f.Reference, f.Status)
 		},
+		// Logout is not what these replicas test; the Handler needs the hooks.
+		OnLogout:       func(http.ResponseWriter, *http.Request, *saml2sp.Logout) error { return nil },
+		CurrentSubject: func(*http.Request) (saml2sp.LogoutSubject, bool) { return saml2sp.LogoutSubject{}, false },
 	}
 }
 

@@ -27,11 +27,12 @@ func ExampleIdP_Response() {
 	if err != nil {
 		panic(err)
 	}
-	// The app under test: its OnLogin would start a session.
-	app := sp.Handler(saml2sp.Hooks{
-		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+	// The app under test (its ACS): its OnLogin would start a session.
+	app := sp.ACSHandler(saml2sp.Hooks{
+		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 			fmt.Println("logged in:", l.Assertion.NameID, l.Assertion.Attribute("groups"))
 			http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+			return nil
 		},
 		OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
 			fmt.Println("refused:", f.Status)

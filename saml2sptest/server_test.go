@@ -1,7 +1,6 @@
 package saml2sptest_test
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -133,7 +132,7 @@ func newDevEnv(t *testing.T, opts ...spOption) *devEnv {
 
 func (s *spSide) hooks() saml2sp.Hooks {
 	return saml2sp.Hooks{
-		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+		OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 			b := make([]byte, 16)
 			_, _ = rand.Read(b)
 			id := hex.EncodeToString(b)
@@ -143,6 +142,7 @@ func (s *spSide) hooks() saml2sp.Hooks {
 			s.mu.Unlock()
 			http.SetCookie(w, &http.Cookie{Name: s.cookie(), Value: id, Path: "/", HttpOnly: true})
 			http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+			return nil
 		},
 		OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
 			s.mu.Lock()
@@ -150,7 +150,7 @@ func (s *spSide) hooks() saml2sp.Hooks {
 			s.mu.Unlock()
 			http.Error(w, "sso failed: "+f.Err.Error(), f.Status)
 		},
-		OnLogout: func(ctx context.Context, l *saml2sp.Logout) error {
+		OnLogout: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Logout) error {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.logouts = append(s.logouts, l)
@@ -513,10 +513,10 @@ func TestServerSPInitiatedLogout(t *testing.T) {
 	assert.Equal(t, "app page /bye user=nobody", p.body)
 
 	require.Len(t, sp1.logouts, 1)
-	assert.Equal(t, "sp", sp1.logouts[0].Initiator)
+	assert.Equal(t, saml2sp.InitiatorSP, sp1.logouts[0].Initiator)
 	// The IdP told the session's other SP before answering.
 	require.Len(t, sp2.logouts, 1)
-	assert.Equal(t, "idp", sp2.logouts[0].Initiator)
+	assert.Equal(t, saml2sp.InitiatorIdP, sp2.logouts[0].Initiator)
 	assert.Equal(t, "alice@example.com", sp2.logouts[0].NameID)
 	assert.Equal(t, []string{sp2.logins[0].Assertion.SessionIndex}, sp2.logouts[0].SessionIndexes)
 	assert.Empty(t, sp2.sessions)
@@ -545,7 +545,7 @@ func TestServerIdPInitiatedLogout(t *testing.T) {
 		assert.Equal(t, "app page /logged-out user=nobody", p.body)
 		for _, sp := range []*spSide{sp1, sp3} {
 			require.Len(t, sp.logouts, 1)
-			assert.Equal(t, "idp", sp.logouts[0].Initiator)
+			assert.Equal(t, saml2sp.InitiatorIdP, sp.logouts[0].Initiator)
 			assert.Equal(t, "alice@example.com", sp.logouts[0].NameID)
 			assert.Equal(t, []string{sp.logins[0].Assertion.SessionIndex}, sp.logouts[0].SessionIndexes)
 			assert.Empty(t, sp.sessions)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -48,7 +47,7 @@ func (a *App) Handler() http.Handler {
 }
 
 // onLogin provisions the account (JIT) and starts the app session.
-func (a *App) onLogin(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) {
+func (a *App) onLogin(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
 	user, id, err := a.Provisioner.Login(r.Context(), l.Assertion)
 	if err != nil {
 		a.Logger.WarnContext(r.Context(), "login refused by policy", "error", err.Error())
@@ -65,16 +64,17 @@ func (a *App) onLogin(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) 
 			msg = "This app does not create accounts automatically. Ask an administrator for access."
 		}
 		a.render(w, http.StatusForbidden, "error", pageData{Title: "Sign-in refused", Message: msg})
-		return
+		return nil
 	}
 	sid, err := a.Store.CreateSession(r.Context(), user.ID, id.IdP, l.Assertion.LogoutSubject(), a.sessionTTL(l.Assertion))
 	if err != nil {
 		a.Logger.ErrorContext(r.Context(), "creating session", "error", err.Error())
 		a.render(w, http.StatusInternalServerError, "error", pageData{Title: "Error", Message: "Could not start your session."})
-		return
+		return nil
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sid, Path: "/", HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+	return nil
 }
 
 // sessionTTL honours the IdP's SessionNotOnOrAfter when it is sooner.
@@ -94,7 +94,8 @@ func (a *App) onFailure(w http.ResponseWriter, r *http.Request, f *saml2sp.Failu
 	})
 }
 
-func (a *App) onLogout(ctx context.Context, l *saml2sp.Logout) error {
+func (a *App) onLogout(w http.ResponseWriter, r *http.Request, l *saml2sp.Logout) error {
+	ctx := r.Context()
 	n, err := a.Store.EndSessions(ctx, l.IdP, l.NameID, l.SessionIndexes)
 	a.Logger.InfoContext(ctx, "sessions ended", "initiator", l.Initiator, "count", n)
 	return err
