@@ -30,6 +30,12 @@ type LogoutRequest struct {
 	NameID string
 	// NameIDFormat defaults to the emailAddress format.
 	NameIDFormat string
+	// NameQualifier and SPNameQualifier are sent on the NameID when set.
+	// An IdP names the user exactly as in the assertion it issued, so to
+	// end a session that a Response of this package opened, set
+	// SPNameQualifier to that Response's Audience.
+	NameQualifier   string
+	SPNameQualifier string
 	// SessionIndex is the session to end; empty sends none (every session).
 	SessionIndex string
 	// RelayState is sent next to the message when set.
@@ -136,6 +142,12 @@ func (idp *IdP) logoutRequest(l LogoutRequest) (*etree.Element, error) {
 	el := protocolElement("samlp:LogoutRequest", l.ID, l.IssueInstant, l.Destination, l.Issuer)
 	el.CreateAttr("NotOnOrAfter", xmlTime(l.NotOnOrAfter))
 	nameID := el.CreateElement("saml:NameID")
+	if l.NameQualifier != "" {
+		nameID.CreateAttr("NameQualifier", l.NameQualifier)
+	}
+	if l.SPNameQualifier != "" {
+		nameID.CreateAttr("SPNameQualifier", l.SPNameQualifier)
+	}
 	nameID.CreateAttr("Format", l.NameIDFormat)
 	nameID.SetText(l.NameID)
 	if l.SessionIndex != "" {

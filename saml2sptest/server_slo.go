@@ -190,6 +190,9 @@ func (s *Server) continueLogout(w http.ResponseWriter, r *http.Request, c *logou
 		id := newID("_")
 		u, err := s.IdP.LogoutRequestURL(LogoutRequest{
 			Destination: sp.SLOURL, ID: id, NameID: c.nameID, NameIDFormat: c.nameIDFormat, SessionIndex: next.sessionIndex,
+			// The NameID exactly as this IdP's Responses issue it (their
+			// SPNameQualifier is the audience).
+			SPNameQualifier: sp.EntityID,
 		})
 		if err != nil {
 			c.failed = append(c.failed, sp.EntityID)
