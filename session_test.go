@@ -306,4 +306,3 @@ func TestSessionsRefuseMisconfiguration(t *testing.T) {
 		})
 	}
 }
-
