@@ -188,7 +188,9 @@ type Config struct {
 
 // KeyPair is a private key and the certificate that holds its public key.
 type KeyPair struct {
-	Key         crypto.Signer
+	// Key is the private key: RSA (signs and decrypts) or ECDSA (signs).
+	Key crypto.Signer
+	// Certificate holds Key's public key; SP metadata publishes it.
 	Certificate *x509.Certificate
 }
 
