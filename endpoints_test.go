@@ -44,3 +44,21 @@ func TestTenantEndpoints(t *testing.T) {
 	assert.Equal(t, "https://keep.example/acs", cfg.ACSURL, "Apply keeps fields already set")
 	assert.Equal(t, e.LoginURL, cfg.LoginURL)
 }
+
+func TestConfigBaseURL(t *testing.T) {
+	idp := newTestIdP(t)
+	sp, err := saml2sp.New(saml2sp.Config{BaseURL: "https://app.example.com/saml/", IdP: idp.IdentityProvider()})
+	require.NoError(t, err)
+	c := sp.Config()
+	assert.Equal(t, "https://app.example.com/saml/metadata", c.EntityID)
+	assert.Equal(t, "https://app.example.com/saml/acs", c.ACSURL)
+	assert.Equal(t, "https://app.example.com/saml/sls", c.SLOURL)
+	assert.Equal(t, "https://app.example.com/saml/login", c.LoginURL)
+	assert.Equal(t, "https://app.example.com/saml/logout", c.LogoutURL)
+	// Fields set explicitly win.
+	sp, err = saml2sp.New(saml2sp.Config{BaseURL: "https://app.example.com/saml/", EntityID: "urn:app", IdP: idp.IdentityProvider()})
+	require.NoError(t, err)
+	assert.Equal(t, "urn:app", sp.Config().EntityID)
+	_, err = saml2sp.New(saml2sp.Config{BaseURL: "https://app.example.com/saml", IdP: idp.IdentityProvider()})
+	require.ErrorIs(t, err, saml2sp.ErrConfig, "the path must end with a slash")
+}

@@ -84,7 +84,13 @@ const (
 
 // Config describes this service provider and the IdP it trusts.
 type Config struct {
-	// EntityID is this SP's entity ID (usually its metadata URL). Required.
+	// BaseURL, when set, lays out every endpoint under it as EndpointsAt
+	// does (BaseURL+"metadata" as entity ID and metadata URL, "acs", "sls",
+	// "login", "logout"), filling the URL fields below that are empty. It
+	// must be an absolute http(s) URL whose path ends with "/".
+	BaseURL string
+	// EntityID is this SP's entity ID (usually its metadata URL). Required
+	// unless BaseURL is set.
 	EntityID string
 	// ACSURL is the absolute URL of this SP's Assertion Consumer Service.
 	// Responses must name it as Destination and Recipient. Required.
@@ -211,6 +217,13 @@ type SP struct {
 
 // New checks cfg, fills in defaults and returns the SP.
 func New(cfg Config) (*SP, error) {
+	if cfg.BaseURL != "" {
+		ep, err := EndpointsAt(cfg.BaseURL)
+		if err != nil {
+			return nil, err
+		}
+		ep.Apply(&cfg)
+	}
 	if cfg.EntityID == "" {
 		return nil, fmt.Errorf("%w: EntityID is required", ErrConfig)
 	}
