@@ -7,7 +7,9 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // banner is the warning every page of the development Server carries.
@@ -179,7 +181,43 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		p.SPs = append(p.SPs, isp)
 	}
-	s.render(w, http.StatusOK, "index", "'self'", p)
+	s.render(w, http.StatusOK, "index", s.logoutFormAction(), p)
+}
+
+// logoutFormAction is the CSP form-action of the home page, whose button
+// POSTs to slo/start. Browsers apply form-action to every redirect of the
+// navigation a form submission starts (Chromium does), and the IdP-initiated
+// logout answers that POST by redirecting to each SP's SLO URL in turn: with
+// 'self' alone the browser stops at the first SP, whose session lives on
+// while the IdP's has ended. So the page allows its own origin and the
+// registered SPs' origins (where the chain and its RelayState may lead),
+// and nothing else.
+func (s *Server) logoutFormAction() string {
+	sources := []string{"'self'"}
+	for _, sp := range s.SPs {
+		for _, u := range []string{sp.SLOURL, sp.ACSURL} {
+			if o := cspSource(origin(u)); o != "" && !slices.Contains(sources, o) {
+				sources = append(sources, o)
+			}
+		}
+	}
+	return strings.Join(sources, " ")
+}
+
+// cspSource returns origin when it can stand in a CSP source list as it
+// is (letters, digits and . - : [ ] after the scheme), and "" otherwise: a
+// host with other characters could end the directive or add a source.
+func cspSource(origin string) string {
+	scheme, host, ok := strings.Cut(origin, "://")
+	if !ok || (scheme != "http" && scheme != "https") || host == "" {
+		return ""
+	}
+	for _, c := range host {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c)) {
+			return ""
+		}
+	}
+	return origin
 }
 
 func quote(s string) string { return strconv.Quote(s) }

@@ -814,3 +814,109 @@ func ExampleNewServer() {
 	app.Handle("/saml/", sp.Handler(saml2sp.Hooks{ /* OnLogin, OnLogout, CurrentSubject */ }))
 	log.Fatal(http.ListenAndServe("localhost:8080", app))
 }
+
+// formActionSources returns the form-action source list of a CSP header.
+func formActionSources(t *testing.T, csp string) []string {
+	t.Helper()
+	for _, d := range strings.Split(csp, ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "form-action" {
+			return f[1:]
+		}
+	}
+	t.Fatalf("no form-action in %q", csp)
+	return nil
+}
+
+// TestServerLogoutButtonFormAction: the home page's "Log out of the IdP and
+// every SP" button works in a browser that enforces CSP form-action on the
+// redirects that follow a form submission, as Chromium does. Go's client
+// ignores CSP, so the test checks each hop of the chain against the page's
+// form-action the way the browser would. With form-action 'self' alone,
+// the first hop (to the first SP's SLO URL) was blocked: the IdP session
+// ended and the SPs' stayed.
+func TestServerLogoutButtonFormAction(t *testing.T) {
+	e := newDevEnv(t, spOption{}, spOption{dev: func(d *saml2sptest.DevSP) { d.SLOURL = "" }}, spOption{})
+	for _, sp := range e.sps {
+		e.login(sp, "alice", "/")
+	}
+	home := e.get(e.idpURL(""))
+	require.Contains(t, home.body, "Log out of the IdP and every SP")
+	allowed := formActionSources(t, home.resp.Header.Get("Content-Security-Policy"))
+	want := []string{"'self'"}
+	for _, sp := range e.sps {
+		want = append(want, sp.ts.URL)
+	}
+	assert.ElementsMatch(t, want, allowed, "its own origin and each registered SP's, once")
+
+	permitted := func(u *url.URL) bool {
+		o := u.Scheme + "://" + u.Host
+		for _, src := range allowed {
+			if src == o || (src == "'self'" && o == e.idpTS.URL) {
+				return true
+			}
+		}
+		return false
+	}
+	noFollow := *e.client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	action, fields := home.form(t)
+	resp, err := noFollow.PostForm(action, fields)
+	require.NoError(t, err)
+	hops := 0
+	for ; resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther; hops++ {
+		resp.Body.Close()
+		require.Less(t, hops, 10, "redirect loop")
+		next, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		require.NoError(t, err)
+		require.True(t, permitted(next), "a browser enforcing form-action %v blocks the redirect to %s", allowed, next)
+		resp, err = noFollow.Get(next.String())
+		require.NoError(t, err)
+	}
+	p := e.read(resp)
+	assert.GreaterOrEqual(t, hops, 4, "through two SPs and back")
+	assert.Contains(t, p.body, "<h1>You are logged out</h1>")
+	for _, i := range []int{0, 2} {
+		assert.Empty(t, e.sps[i].sessions, "SP %d's session ended", i)
+		assert.Len(t, e.sps[i].logouts, 1)
+	}
+}
+
+// TestServerFormActionSources: an SP URL whose host could break out of the
+// CSP source list is left out of it, and the policy keeps its directives.
+func TestServerFormActionSources(t *testing.T) {
+	tests := []struct {
+		name, slo string
+		listed    bool
+	}{
+		{name: "plain host and port", slo: "http://sp.example:8080/sls", listed: true},
+		{name: "upper case is lowered", slo: "HTTPS://SP.Example/sls", listed: true},
+		{name: "IPv6 literal", slo: "http://[::1]:9000/sls", listed: true},
+		{name: "semicolon", slo: "http://a;script-src*/sls"},
+		{name: "comma", slo: "http://a,b/sls"},
+		{name: "quote", slo: "http://a'b/sls"},
+		{name: "wildcard", slo: "http://*.example/sls"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := url.Parse(tc.slo)
+			require.NoError(t, err)
+			srv, err := saml2sptest.NewServer("http://idp.example/idp/", nil, saml2sptest.DevSP{
+				EntityID: "https://sp/metadata", ACSURL: "https://sp.example/acs", SLOURL: tc.slo,
+			})
+			require.NoError(t, err)
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://idp.example/idp/", nil))
+			require.Equal(t, http.StatusOK, rec.Code)
+			csp := rec.Header().Get("Content-Security-Policy")
+			sources := formActionSources(t, csp)
+			assert.Contains(t, sources, "'self'")
+			assert.Contains(t, sources, "https://sp.example")
+			o := strings.ToLower(u.Scheme + "://" + u.Host)
+			assert.Equal(t, tc.listed, slices.Contains(sources, o), "%q in %v", o, sources)
+			assert.Len(t, strings.Split(csp, ";"), 6, "no directive added: %s", csp)
+			for _, s := range sources {
+				assert.NotContains(t, s, ",", s)
+			}
+		})
+	}
+}

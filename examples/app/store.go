@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite: no cgo
@@ -16,8 +15,9 @@ import (
 	"github.com/saml2sp/saml2sp"
 )
 
-// Store keeps accounts, SSO links and sessions in SQLite. It implements
-// saml2sp.UserStore.
+// Store keeps accounts and their SSO links in SQLite. It implements
+// saml2sp.UserStore. Sessions live in an encrypted cookie (the session
+// layer's CookieStore), so there is no sessions table.
 type Store struct {
 	db *sql.DB
 }
@@ -42,18 +42,6 @@ CREATE TABLE IF NOT EXISTS sso_links (
 	account_id TEXT NOT NULL REFERENCES accounts (id),
 	PRIMARY KEY (idp, user_id)
 );
-CREATE TABLE IF NOT EXISTS sessions (
-	id                TEXT PRIMARY KEY,
-	account_id        TEXT NOT NULL REFERENCES accounts (id),
-	idp               TEXT NOT NULL,
-	name_id           TEXT NOT NULL,
-	name_id_format    TEXT NOT NULL,
-	name_qualifier    TEXT NOT NULL,
-	sp_name_qualifier TEXT NOT NULL,
-	session_index     TEXT NOT NULL,
-	expires_at        INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_subject ON sessions (idp, name_id);
 `
 
 // OpenStore opens (creating if needed) the database file at path.
@@ -195,55 +183,4 @@ func (s *Store) Profile(ctx context.Context, accountID string) (*Profile, error)
 		p.Links = append(p.Links, idp+" → "+uid)
 	}
 	return &p, rows.Err()
-}
-
-// Session is a logged-in browser.
-type Session struct {
-	ID        string
-	AccountID string
-	IdP       string
-	Subject   saml2sp.LogoutSubject
-}
-
-// CreateSession starts a session for an account after an SSO login.
-func (s *Store) CreateSession(ctx context.Context, accountID, idp string, subj saml2sp.LogoutSubject, ttl time.Duration) (string, error) {
-	id := newID()
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO sessions (id, account_id, idp, name_id, name_id_format, name_qualifier, sp_name_qualifier, session_index, expires_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, accountID, idp, subj.NameID, subj.NameIDFormat, subj.NameQualifier, subj.SPNameQualifier, subj.SessionIndex,
-		time.Now().Add(ttl).Unix())
-	return id, err
-}
-
-// Session returns the live session with this ID, or nil.
-func (s *Store) Session(ctx context.Context, id string) (*Session, error) {
-	var ss Session
-	err := s.db.QueryRowContext(ctx,
-		`SELECT id, account_id, idp, name_id, name_id_format, name_qualifier, sp_name_qualifier, session_index
-		 FROM sessions WHERE id = ? AND expires_at > ?`, id, time.Now().Unix()).
-		Scan(&ss.ID, &ss.AccountID, &ss.IdP, &ss.Subject.NameID, &ss.Subject.NameIDFormat,
-			&ss.Subject.NameQualifier, &ss.Subject.SPNameQualifier, &ss.Subject.SessionIndex)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return &ss, err
-}
-
-// EndSessions deletes the sessions of a SAML subject; with session indexes,
-// only those IdP sessions. It returns how many ended.
-func (s *Store) EndSessions(ctx context.Context, idp, nameID string, sessionIndexes []string) (int64, error) {
-	q := `DELETE FROM sessions WHERE idp = ? AND name_id = ?`
-	args := []any{idp, nameID}
-	if len(sessionIndexes) > 0 {
-		q += ` AND session_index IN (?` + strings.Repeat(",?", len(sessionIndexes)-1) + `)`
-		for _, si := range sessionIndexes {
-			args = append(args, si)
-		}
-	}
-	res, err := s.db.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }
