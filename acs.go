@@ -3,6 +3,8 @@ package saml2sp
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -30,6 +32,15 @@ func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs
 		return nil, err
 	}
 	raw, err := decodeFormValue("SAMLResponse", samlResponse, sp.cfg.MaxResponseSize)
+	if sp.diagnosing() {
+		sizeDetail := fmt.Sprintf("%d bytes encoded; the limit is %d", len(samlResponse), sp.cfg.MaxResponseSize)
+		if errors.Is(err, ErrTooLarge) {
+			sp.step(stepSize, err, "")
+		} else {
+			sp.step(stepSize, nil, sizeDetail)
+			sp.step(stepBase64, err, fmt.Sprintf("%d bytes of XML", len(raw)))
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +58,8 @@ func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs
 		return nil, err
 	}
 
-	if err := sp.remember(ctx, replayKey(sp.cfg.EntityID, pa), sp.replayExpiry(pa, now), "assertion "+quote(pa.ID)); err != nil {
+	if err := sp.step(stepReplay, sp.remember(ctx, replayKey(sp.cfg.EntityID, pa), sp.replayExpiry(pa, now), "assertion "+quote(pa.ID)),
+		"first use; remembered until it could no longer pass"); err != nil {
 		return nil, err
 	}
 	sp.cfg.Logger.DebugContext(ctx, "saml2sp: assertion accepted", "idp", pa.Issuer, "assertion_id", pa.ID, "idp_initiated", pa.InResponseTo == "")
@@ -59,29 +71,32 @@ func (sp *SP) ParseResponse(ctx context.Context, samlResponse string, requestIDs
 func (sp *SP) verifyResponse(ctx context.Context, raw []byte, requestIDs []string, now time.Time) (*parsedAssertion, error) {
 	doc, err := xmlsafe.Parse(raw, xmlsafe.DefaultLimits)
 	if err != nil {
-		return nil, wrapf(ErrMalformed, err, "SAMLResponse")
+		return nil, sp.step(stepXML, wrapf(ErrMalformed, err, "SAMLResponse"), "")
 	}
+	sp.step(stepXML, nil, "UTF-8, no DTD or processing instruction, unique IDs, sizes within the limits")
 	env, err := locateEnvelope(doc.Root())
 	if err != nil {
-		return nil, err
+		return nil, sp.step(stepShape, err, "")
 	}
+	sp.step(stepShape, nil, "one Response, one Assertion, signatures only where allowed")
+	sp.claimEnvelope(env)
 	env.ids, env.xmlsecIDs = doc.IDs, doc.XMLSecIDs
 	// An error status usually comes unsigned and without an assertion; its
 	// codes are the most useful thing to show the admin, and it is a
 	// rejection whoever wrote it.
-	if err := checkStatus(env.status); err != nil {
+	if err := sp.step(stepStatus, checkStatus(env.status), "Success"); err != nil {
 		return nil, err
 	}
 	if env.assertion == nil && env.encrypted == nil {
-		return nil, failf(ErrMalformed, "Response with status Success carries no Assertion")
+		return nil, sp.step(stepShape, failf(ErrMalformed, "Response with status Success carries no Assertion"), "")
 	}
 	// Cheap rejections before any cryptography (precheck.go): they read the
 	// unverified elements the signatures cover, only to reject.
-	if err := sp.precheckResponse(env, now); err != nil {
+	if err := sp.step(stepPreResponse, sp.precheckResponse(env, now), "Issuer, Destination and IssueInstant are possible"); err != nil {
 		return nil, err
 	}
 	if env.assertion != nil {
-		if err := sp.precheckAssertion(env.assertion, now); err != nil {
+		if err := sp.step(stepPreAssert, sp.precheckAssertion(env.assertion, now), "Issuer, times and audience are possible"); err != nil {
 			return nil, err
 		}
 	}
@@ -108,14 +123,14 @@ func (sp *SP) verifyResponse(ctx context.Context, raw []byte, requestIDs []strin
 		}
 	}
 	facts, err := readResponseFacts(respEl, v.response != nil)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = sp.checkResponse(facts, now)
 	}
-	if err := sp.checkResponse(facts, now); err != nil {
+	if err := sp.step(stepResponse, err, "Destination, Issuer and IssueInstant"); err != nil {
 		return nil, err
 	}
 	pa, err := readAssertion(v.assertion)
-	if err != nil {
+	if err := sp.step(stepAssertion, err, "one Subject with a NameID, Conditions, one AuthnStatement"); err != nil {
 		return nil, err
 	}
 	irt, err := sp.checkAssertion(pa, facts, requestIDs, now)

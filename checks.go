@@ -83,33 +83,62 @@ func (sp *SP) checkIssueInstant(what string, t, now time.Time) error {
 // checkAssertion applies the rules on the verified assertion and returns
 // the InResponseTo it answers ("" for IdP-initiated).
 func (sp *SP) checkAssertion(pa *parsedAssertion, f *responseFacts, requestIDs []string, now time.Time) (string, error) {
-	if err := sp.checkIssuer("Assertion", pa.Issuer, pa.issuerFormat); err != nil {
+	if err := sp.step(stepIssuer, sp.checkIssuer("Assertion", pa.Issuer, pa.issuerFormat), pa.Issuer); err != nil {
 		return "", err
 	}
-	if err := sp.checkIssueInstant("Assertion", pa.issueInstant, now); err != nil {
+	err := sp.checkIssueInstant("Assertion", pa.issueInstant, now)
+	if err == nil {
+		err = sp.checkConditionTimes(pa, now)
+	}
+	if err := sp.step(stepTimes, err, sp.timesDetail(pa, now)); err != nil {
 		return "", err
 	}
-	if err := sp.checkConditions(pa, now); err != nil {
+	if err := sp.step(stepAudience, sp.checkAudience(pa), sp.cfg.EntityID); err != nil {
 		return "", err
 	}
 	irt, err := sp.checkConfirmation(pa, f, now)
-	if err != nil {
+	if err := sp.step(stepSubject, err, "bearer, Recipient is this ACS, unexpired"); err != nil {
 		return "", err
 	}
+	switch {
+	case irt == "" && !sp.cfg.AllowIdPInitiated:
+		err = failf(ErrUnsolicited, "Response answers no request (no InResponseTo) and IdP-initiated login is disabled")
+	case irt != "" && !slices.Contains(requestIDs, irt):
+		err = failf(ErrInResponseTo, "Response answers request %q, which this SP did not make or already used", irt)
+	}
+	detail := "answers a request this browser started"
 	if irt == "" {
-		if !sp.cfg.AllowIdPInitiated {
-			return "", failf(ErrUnsolicited, "Response answers no request (no InResponseTo) and IdP-initiated login is disabled")
-		}
-	} else if !slices.Contains(requestIDs, irt) {
-		return "", failf(ErrInResponseTo, "Response answers request %q, which this SP did not make or already used", irt)
+		detail = "unsolicited (IdP-initiated), allowed"
+	}
+	if err := sp.step(stepRequest, err, detail); err != nil {
+		return "", err
 	}
 	if !pa.SessionNotOnOrAfter.IsZero() && !now.Before(pa.SessionNotOnOrAfter.Add(sp.cfg.ClockSkew)) {
-		return "", failf(ErrExpired, "AuthnStatement SessionNotOnOrAfter %s has passed (now %s)", stamp(pa.SessionNotOnOrAfter), stamp(now))
+		err = failf(ErrExpired, "AuthnStatement SessionNotOnOrAfter %s has passed (now %s)", stamp(pa.SessionNotOnOrAfter), stamp(now))
+	}
+	if err := sp.step(stepSession, err, ""); err != nil {
+		return "", err
 	}
 	return irt, nil
 }
 
+// timesDetail describes the assertion's validity window, for Diagnose.
+func (sp *SP) timesDetail(pa *parsedAssertion, now time.Time) string {
+	if !sp.diagnosing() {
+		return ""
+	}
+	return "issued " + stamp(pa.issueInstant) + ", valid until " + stamp(pa.NotOnOrAfter) + ", now " + stamp(now) + ", clock skew " + sp.cfg.ClockSkew.String()
+}
+
 func (sp *SP) checkConditions(pa *parsedAssertion, now time.Time) error {
+	if err := sp.checkConditionTimes(pa, now); err != nil {
+		return err
+	}
+	return sp.checkAudience(pa)
+}
+
+// checkConditionTimes applies the Conditions' NotBefore and NotOnOrAfter.
+func (sp *SP) checkConditionTimes(pa *parsedAssertion, now time.Time) error {
 	skew := sp.cfg.ClockSkew
 	if !pa.notBefore.IsZero() && now.Add(skew).Before(pa.notBefore) {
 		return failf(ErrNotYetValid, "Conditions NotBefore %s is in the future (now %s, skew %s)", stamp(pa.notBefore), stamp(now), skew)
@@ -117,6 +146,11 @@ func (sp *SP) checkConditions(pa *parsedAssertion, now time.Time) error {
 	if !pa.NotOnOrAfter.IsZero() && !now.Before(pa.NotOnOrAfter.Add(skew)) {
 		return failf(ErrExpired, "Conditions NotOnOrAfter %s has passed (now %s, skew %s)", stamp(pa.NotOnOrAfter), stamp(now), skew)
 	}
+	return nil
+}
+
+// checkAudience requires every AudienceRestriction to name this SP.
+func (sp *SP) checkAudience(pa *parsedAssertion) error {
 	if len(pa.audiences) == 0 {
 		return failf(ErrAudience, "Assertion has no AudienceRestriction; it must name SP entity ID %q", sp.cfg.EntityID)
 	}

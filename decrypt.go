@@ -113,6 +113,9 @@ func (sp *SP) decryptionFailed(ctx context.Context, reason error) error {
 	}
 	sp.cfg.Logger.DebugContext(ctx, "saml2sp: EncryptedAssertion refused", "reason", reason.Error(),
 		"sp", sp.cfg.EntityID, "idp", sp.cfg.IdP.EntityID, "sp_keys", len(sp.decrypters))
+	if sp.diag != nil {
+		sp.diag.decryptionReason = reason
+	}
 	return errDecryption
 }
 

@@ -2,8 +2,10 @@ package saml2sp
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -45,8 +47,9 @@ func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time
 	if env.signature != nil {
 		vs, err := sp.verifyDated(env.response, env.signature, "Response", policy, now)
 		if err != nil {
-			return nil, err
+			return nil, sp.step(stepRespSig, err, "")
 		}
+		sp.step(stepRespSig, nil, sp.certDetail(vs))
 		v.response = vs.el
 		sha1 = vs.sha1
 	}
@@ -56,13 +59,16 @@ func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time
 	if env.encrypted != nil {
 		var err error
 		if report, err = sp.openEncryptedAssertion(ctx, env, v.response); err != nil {
-			return nil, err
+			return nil, sp.step(stepDecrypt, err, "")
 		}
+		sp.step(stepDecrypt, nil, "decrypted with an SP key")
+		sp.claimAssertion(env.assertion, env.assertSig, false)
 		// The decrypted Assertion gets the same cheap rejections as a
 		// plain one before its signature is verified.
 		if err := sp.precheckAssertion(env.assertion, now); err != nil {
-			return nil, report(err)
+			return nil, sp.step(stepPreAssert, report(err), "")
 		}
+		sp.step(stepPreAssert, nil, "Issuer, times and audience are possible")
 	}
 	if env.assertSig != nil && v.response != nil && env.encrypted == nil {
 		// The verified Response signature already covers every byte of
@@ -73,25 +79,29 @@ func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time
 		// Responses; the assertion is read from the verified Response.)
 		sig, err := xmldsig.Check(env.assertSig, attrValue(env.assertion, "ID"), policy)
 		if err != nil {
-			return nil, sp.shapeError(err, "Assertion")
+			return nil, sp.step(stepAssertSig, sp.shapeError(err, "Assertion"), "")
 		}
+		sp.step(stepAssertSig, nil, "covered by the verified Response signature; its shape and algorithms checked")
 		sha1 = append(sha1, sig.SHA1()...)
 	} else if env.assertSig != nil {
 		vs, err := sp.verifySignature(env.assertion, env.assertSig, "Assertion", policy)
+		if err == nil {
+			err = sp.checkCertificateTime(vs.cert, now)
+		} else {
+			err = report(err)
+		}
 		if err != nil {
-			return nil, report(err)
+			return nil, sp.step(stepAssertSig, err, "")
 		}
-		if err := sp.checkCertificateTime(vs.cert, now); err != nil {
-			return nil, err
-		}
+		sp.step(stepAssertSig, nil, sp.certDetail(vs))
 		v.assertion = vs.el
 		sha1 = append(sha1, vs.sha1...)
 	}
 	if v.response == nil && v.assertion == nil {
 		if env.encrypted != nil {
-			return nil, report(failf(ErrSignature, "neither the Response nor the decrypted Assertion is signed, and encryption is not authentication; configure the IdP to sign the assertion"))
+			return nil, sp.step(stepAssertSig, report(failf(ErrSignature, "neither the Response nor the decrypted Assertion is signed, and encryption is not authentication; configure the IdP to sign the assertion")), "")
 		}
-		return nil, failf(ErrSignature, "neither the Response nor the Assertion is signed; configure the IdP to sign the assertion")
+		return nil, sp.step(stepAssertSig, failf(ErrSignature, "neither the Response nor the Assertion is signed; configure the IdP to sign the assertion"), "")
 	}
 	if v.assertion == nil && env.encrypted != nil {
 		// Decrypted from the ciphertext inside the verified Response.
@@ -111,7 +121,18 @@ func (sp *SP) verifySignatures(ctx context.Context, env *envelope, now time.Time
 			return nil, failf(ErrMalformed, "verified Response carries no Assertion")
 		}
 	}
+	sp.claimAssertion(v.assertion, env.assertSig, true)
 	return &v, nil
+}
+
+// certDetail names the certificate that verified a signature, for
+// Diagnose.
+func (sp *SP) certDetail(vs *verifiedSignature) string {
+	if !sp.diagnosing() {
+		return ""
+	}
+	sum := sha256.Sum256(vs.cert.Raw)
+	return fmt.Sprintf("verified with the IdP certificate %q (SHA-256 %X), valid until %s", vs.cert.Subject.CommonName, sum, stamp(vs.cert.NotAfter))
 }
 
 // verifyElement verifies the one signature of a message (what names it)

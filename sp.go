@@ -213,6 +213,9 @@ type SP struct {
 	// decrypters are the SP keys that decrypt assertions, with their
 	// certificates, in the order tried: Key, NextKey, PreviousKeys.
 	decrypters []xmlenc.Key
+	// diag records every check when the SP is Diagnose's copy; nil
+	// otherwise.
+	diag *diagnosis
 }
 
 // New checks cfg, fills in defaults and returns the SP.
