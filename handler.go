@@ -39,7 +39,7 @@ func (sp *SP) Handler(h Hooks) http.Handler {
 
 // MetadataHandler serves the SP metadata (GET and HEAD).
 func (sp *SP) MetadataHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return sp.observe(EventMetadata, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
@@ -48,14 +48,14 @@ func (sp *SP) MetadataHandler() http.Handler {
 		if r.Method == http.MethodGet {
 			_, _ = w.Write(sp.Metadata())
 		}
-	})
+	}))
 }
 
 // LoginHandler starts an SP-initiated login (GET or POST). The optional
 // return_to parameter is where the user goes afterwards; only same-origin
 // paths are honoured, anything else becomes "/".
 func (sp *SP) LoginHandler(h Hooks) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return sp.observe(EventLoginStart, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
 			return
 		}
@@ -79,7 +79,7 @@ func (sp *SP) LoginHandler(h Hooks) http.Handler {
 		}
 		sp.setState(w, r, state.State{Kind: "login", Handle: handle, RequestID: out.ID, ReturnTo: returnTo, Binding: binding})
 		out.Write(w, r)
-	})
+	}))
 }
 
 // ACSHandler is the Assertion Consumer Service: it verifies the POSTed
@@ -101,7 +101,7 @@ func (sp *SP) LoginHandler(h Hooks) http.Handler {
 // ACSHandler panics when Hooks.OnLogin is nil (see Handler).
 func (sp *SP) ACSHandler(h Hooks) http.Handler {
 	h.check("ACSHandler", true, false, false)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return sp.observe(EventResponse, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethods(w, r, http.MethodPost) {
 			return
 		}
@@ -149,7 +149,7 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 		if err := h.OnLogin(w, r, l); err != nil {
 			sp.fail(w, r, h, FlowLogin, statusFor(err), err)
 		}
-	})
+	}))
 }
 
 // statusFor maps an error class to an HTTP status.
@@ -186,6 +186,7 @@ func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) boo
 func (sp *SP) fail(w http.ResponseWriter, r *http.Request, h Hooks, flow Flow, status int, err error) {
 	ref := make([]byte, 6)
 	_, _ = rand.Read(ref)
+	noteEventError(r, err)
 	f := &Failure{Err: err, Status: status, Reference: hex.EncodeToString(ref), Flow: flow}
 	sp.cfg.Logger.WarnContext(r.Context(), "saml2sp: "+string(flow)+" failed", "error", err.Error(), "reference", f.Reference,
 		"sp", sp.cfg.EntityID, "tenant", tenantFrom(r.Context()))

@@ -20,7 +20,7 @@ import (
 // SLSHandler panics when Hooks.OnLogout is nil (see Handler).
 func (sp *SP) SLSHandler(h Hooks) http.Handler {
 	h.check("SLSHandler", false, true, false)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return sp.observe(EventLogoutRequest, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
 			return
 		}
@@ -48,8 +48,9 @@ func (sp *SP) SLSHandler(h Hooks) http.Handler {
 			sp.serveLogoutRequest(w, r, h)
 			return
 		}
+		setEventKind(r, EventLogoutResponse)
 		sp.serveLogoutResponse(w, r, h)
-	})
+	}))
 }
 
 func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request, h Hooks) {
@@ -111,7 +112,7 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, h Hook
 // Handler).
 func (sp *SP) LogoutHandler(h Hooks) http.Handler {
 	h.check("LogoutHandler", false, true, true)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return sp.observe(EventLogoutStart, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
 			return
 		}
@@ -152,7 +153,7 @@ func (sp *SP) LogoutHandler(h Hooks) http.Handler {
 		}
 		sp.setState(w, r, state.State{Kind: "logout", Handle: handle, RequestID: out.ID, ReturnTo: returnTo})
 		out.Write(w, r)
-	})
+	}))
 }
 
 func nonEmpty(s string) []string {

@@ -52,6 +52,7 @@
 package saml2sp
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -171,6 +172,12 @@ type Config struct {
 	// started on one replica fail on another with ErrState. Leave it unset
 	// in the SPs of a TenantHandler, which shares its own.
 	StateKey []byte
+	// OnEvent, when set, receives one Event for each SAML message the
+	// handlers handle (kind, tenant, IdP, outcome, error class, status,
+	// duration; never the message's content), for metrics and traces (see
+	// saml2sp/otelsaml2sp). It runs in the request's goroutine, after the
+	// response is written: keep it quick. Nil adds nothing to a request.
+	OnEvent func(ctx context.Context, e Event)
 	// InsecureTraceMessages logs every SAML message in and out, decoded,
 	// at debug level. The logs then hold assertions (personal data and
 	// bearer credentials): switch it on only to debug an IdP integration.
