@@ -21,11 +21,12 @@ type Endpoints struct {
 	SLOURL      string
 	LoginURL    string // starts an SP-initiated login (?return_to=/path)
 	LogoutURL   string // starts an SP-initiated logout (?return_to=/path)
+	TestURL     string // starts an admin's connection test (Hooks.ConnectionTest)
 }
 
 // EndpointsAt lays out a single SP under base, which must be an absolute
 // http(s) URL ending in "/": base+"metadata", base+"acs", base+"sls",
-// base+"login", base+"logout".
+// base+"login", base+"logout", base+"test".
 func EndpointsAt(base string) (Endpoints, error) {
 	if err := checkBase(base); err != nil {
 		return Endpoints{}, err
@@ -37,6 +38,7 @@ func EndpointsAt(base string) (Endpoints, error) {
 		SLOURL:      base + "sls",
 		LoginURL:    base + "login",
 		LogoutURL:   base + "logout",
+		TestURL:     base + "test",
 	}, nil
 }
 
@@ -61,6 +63,7 @@ func TenantEndpoints(base, tenant string) (Endpoints, error) {
 		SLOURL:      at("sls"),
 		LoginURL:    at("login"),
 		LogoutURL:   at("logout"),
+		TestURL:     at("test"),
 	}, nil
 }
 
@@ -77,6 +80,7 @@ func (e Endpoints) Apply(cfg *Config) {
 	set(&cfg.SLOURL, e.SLOURL)
 	set(&cfg.LoginURL, e.LoginURL)
 	set(&cfg.LogoutURL, e.LogoutURL)
+	set(&cfg.TestURL, e.TestURL)
 }
 
 func checkBase(base string) error {

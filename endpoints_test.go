@@ -19,6 +19,7 @@ func TestEndpointsAt(t *testing.T) {
 		SLOURL:      "https://app.example.com/saml/sls",
 		LoginURL:    "https://app.example.com/saml/login",
 		LogoutURL:   "https://app.example.com/saml/logout",
+		TestURL:     "https://app.example.com/saml/test",
 	}, e)
 
 	for _, bad := range []string{"https://app.example.com/saml", "/saml/", "ftp://x/saml/", "https:///saml/", "https://a/saml/?x=1"} {
@@ -33,6 +34,7 @@ func TestTenantEndpoints(t *testing.T) {
 	assert.Equal(t, "https://sentry.example.com/saml/acs/acme-co/", e.ACSURL)
 	assert.Equal(t, "https://sentry.example.com/saml/metadata/acme-co/", e.EntityID)
 	assert.Equal(t, "https://sentry.example.com/saml/sls/acme-co/", e.SLOURL)
+	assert.Equal(t, "https://sentry.example.com/saml/test/acme-co/", e.TestURL)
 
 	for _, bad := range []string{"", ".", "..", "a/b", "a b", "ä", "a?b"} {
 		_, err := saml2sp.TenantEndpoints("https://sentry.example.com/saml/", bad)

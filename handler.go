@@ -34,6 +34,9 @@ func (sp *SP) Handler(h Hooks) http.Handler {
 	add(sp.cfg.ACSURL, sp.ACSHandler)
 	add(sp.cfg.SLOURL, sp.SLSHandler)
 	add(sp.cfg.LogoutURL, sp.LogoutHandler)
+	if h.ConnectionTest != nil {
+		add(sp.cfg.TestURL, sp.ConnectionTestHandler)
+	}
 	return mux
 }
 
@@ -111,9 +114,15 @@ func (sp *SP) ACSHandler(h Hooks) http.Handler {
 			return
 		}
 		relayState := form.Get("RelayState")
-		st, err := sp.readState(r, "login", relayState)
+		st, kind, err := sp.readStateOf(r, relayState, "login", stateKindTest)
 		if err != nil {
 			sp.fail(w, r, h, FlowLogin, http.StatusForbidden, err)
+			return
+		}
+		if kind == stateKindTest && st != nil {
+			// An admin's connection test: a report, never a login.
+			sp.clearState(w, relayState)
+			sp.serveConnectionTest(w, r, h, st, form.Get("SAMLResponse"))
 			return
 		}
 		if st == nil && isHandle(relayState) && form.Get(repostField) == "" {

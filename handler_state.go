@@ -148,23 +148,38 @@ func (sp *SP) expireOldStates(w http.ResponseWriter, r *http.Request) {
 
 // readState returns the verified state for handle, or nil.
 func (sp *SP) readState(r *http.Request, kind, handle string) (*state.State, error) {
+	st, _, err := sp.readStateOf(r, handle, kind)
+	return st, err
+}
+
+// readStateOf is readState for a state that may be of any of kinds (the
+// kind is bound into the MAC): it returns the state and its kind.
+func (sp *SP) readStateOf(r *http.Request, handle string, kinds ...string) (*state.State, string, error) {
 	if !isHandle(handle) {
-		return nil, nil
+		return nil, "", nil
 	}
 	c, err := r.Cookie(sp.stateCookieName(handle))
 	if err != nil {
-		return nil, nil
+		return nil, "", nil
 	}
-	st, err := state.Open(sp.cfg.StateKey, c.Value, sp.cfg.Clock(), kind, sp.cfg.EntityID, handle)
+	kind := kinds[0]
+	for _, k := range kinds {
+		var st *state.State
+		if st, err = state.Open(sp.cfg.StateKey, c.Value, sp.cfg.Clock(), k, sp.cfg.EntityID, handle); !errors.Is(err, state.ErrUnauthenticated) {
+			kind = k
+			if err == nil {
+				return st, k, nil
+			}
+			break
+		}
+	}
 	switch {
-	case err == nil:
-		return st, nil
 	case errors.Is(err, state.ErrExpired):
-		return nil, failf(ErrState, "the %s state cookie for RelayState %q has expired: the %s took more than %s at the IdP; start again", kind, handle, kind, stateLifetime)
+		return nil, "", failf(ErrState, "the %s state cookie for RelayState %q has expired: the %s took more than %s at the IdP; start again", kind, handle, kind, stateLifetime)
 	case errors.Is(err, state.ErrUnauthenticated):
-		return nil, failf(ErrState, "the %s state cookie for RelayState %q does not authenticate with this SP's StateKey: it was sealed by another replica or tenant with another key, or altered. Do all replicas and tenants share Config.StateKey (TenantHandler.StateKey)?", kind, handle)
+		return nil, "", failf(ErrState, "the %s state cookie for RelayState %q does not authenticate with this SP's StateKey: it was sealed by another replica or tenant with another key, or altered. Do all replicas and tenants share Config.StateKey (TenantHandler.StateKey)?", kind, handle)
 	default:
-		return nil, failf(ErrState, "the %s state cookie for RelayState %q is malformed", kind, handle)
+		return nil, "", failf(ErrState, "the %s state cookie for RelayState %q is malformed", kind, handle)
 	}
 }
 

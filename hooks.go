@@ -54,6 +54,11 @@ type Hooks struct {
 	// An app whose OnLogin acts on the current session (linking the SSO
 	// identity to the signed-in account) needs it; see Login.Binding.
 	LoginBinding func(r *http.Request) string
+	// ConnectionTest, when set, lets an admin test the IdP connection
+	// (see ConnectionTestHandler): Handler serves its start at
+	// Config.TestURL, and the ACS answers its Response with a report
+	// instead of a login.
+	ConnectionTest *ConnectionTest
 }
 
 // check panics when a hook that the endpoints need is missing: a

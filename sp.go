@@ -99,9 +99,10 @@ type Config struct {
 	// SLOURL is the absolute URL of this SP's Single Logout Service, if any.
 	SLOURL string
 	// MetadataURL, LoginURL and LogoutURL are where Handler serves the SP
-	// metadata and the starts of SP-initiated login and logout. Endpoints
-	// fills all URLs from one base URL.
-	MetadataURL, LoginURL, LogoutURL string
+	// metadata and the starts of SP-initiated login and logout; TestURL,
+	// the start of an admin's connection test (served only with
+	// Hooks.ConnectionTest). Endpoints fills all URLs from one base URL.
+	MetadataURL, LoginURL, LogoutURL, TestURL string
 	// IdP is the identity provider this SP trusts. Required.
 	IdP *IdentityProvider
 
@@ -242,7 +243,7 @@ func New(cfg Config) (*SP, error) {
 	}
 	paths := map[string]string{urlPath(cfg.ACSURL): "ACSURL"}
 	for _, f := range []struct{ name, value string }{
-		{"SLOURL", cfg.SLOURL}, {"MetadataURL", cfg.MetadataURL}, {"LoginURL", cfg.LoginURL}, {"LogoutURL", cfg.LogoutURL},
+		{"SLOURL", cfg.SLOURL}, {"MetadataURL", cfg.MetadataURL}, {"LoginURL", cfg.LoginURL}, {"LogoutURL", cfg.LogoutURL}, {"TestURL", cfg.TestURL},
 	} {
 		if err := checkAbsoluteURL(f.name, f.value, false); err != nil {
 			return nil, err

@@ -223,6 +223,10 @@ func (th *TenantHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		handler, want = sp.SLSHandler(th.Hooks), sp.cfg.SLOURL
 	case "logout":
 		handler, want = sp.LogoutHandler(th.Hooks), sp.cfg.LogoutURL
+	case "test":
+		if th.Hooks.ConnectionTest != nil {
+			handler, want = sp.ConnectionTestHandler(th.Hooks), sp.cfg.TestURL
+		}
 	}
 	// The tenant's SP must live at exactly this URL; anything else is a
 	// resolver bug that would make its checks compare against other URLs.
