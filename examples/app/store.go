@@ -165,9 +165,11 @@ func (s *Store) UpdateProfile(ctx context.Context, user *saml2sp.User, id *saml2
 
 // Profile is an account as the profile page shows it.
 type Profile struct {
-	saml2sp.User
+	saml2sp.User // the account's ID, username, email and role
+	// DisplayName, FirstName and LastName are the names the IdP sent at
+	// the last login.
 	DisplayName, FirstName, LastName string
-	Groups                           []string
+	Groups                           []string // the groups sent at the last login
 	Links                            []string // "idp → user ID"
 }
 
@@ -199,10 +201,10 @@ func (s *Store) Profile(ctx context.Context, accountID string) (*Profile, error)
 
 // Session is a logged-in browser.
 type Session struct {
-	ID        string
-	AccountID string
-	IdP       string
-	Subject   saml2sp.LogoutSubject
+	ID        string                // the random value of the session cookie
+	AccountID string                // the logged-in account
+	IdP       string                // the entity ID of the IdP the user logged in with
+	Subject   saml2sp.LogoutSubject // who to name in a LogoutRequest to that IdP
 }
 
 // CreateSession starts a session for an account after an SSO login.

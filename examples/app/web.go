@@ -19,11 +19,11 @@ const (
 // App is the example web app: a home page, a profile page behind login,
 // and the SAML endpoints under /saml/.
 type App struct {
-	SP          *saml2sp.SP
-	Endpoints   saml2sp.Endpoints
-	Provisioner *saml2sp.Provisioner
-	Store       *Store
-	Logger      *slog.Logger
+	SP          *saml2sp.SP          // verifies the IdP's messages
+	Endpoints   saml2sp.Endpoints    // where the SAML endpoints are served
+	Provisioner *saml2sp.Provisioner // maps logins to accounts (JIT)
+	Store       *Store               // accounts, links and sessions
+	Logger      *slog.Logger         // the app's log
 	// DevIdPURL, when set, is the development IdP's home page (for the
 	// IdP-initiated login and logout links).
 	DevIdPURL string
