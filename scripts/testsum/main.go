@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -239,6 +240,9 @@ func readSkips(data []byte) ([]skip, error) {
 	}
 }
 
+// location is the "file.go:12: " that testing puts before a logged line.
+var location = regexp.MustCompile(`^[^\s:]+\.go:\d+: `)
+
 // printSummary prints the skips so that nobody misses them: a banner with
 // the count, then per module and package each distinct message once with
 // the tests that gave it.
@@ -256,7 +260,13 @@ func printSummary(out io.Writer, recs []skip) {
 	var groups []*group
 	byKey := map[[3]string]*group{}
 	for _, r := range recs {
-		msg := strings.Join(r.Message, "\n")
+		// Without the "file.go:12: " of each line: tests skipped for one
+		// reason at different call sites share one entry.
+		lines := make([]string, len(r.Message))
+		for i, l := range r.Message {
+			lines[i] = location.ReplaceAllString(l, "")
+		}
+		msg := strings.Join(lines, "\n")
 		if msg == "" {
 			msg = "(no message)"
 		}

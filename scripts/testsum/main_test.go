@@ -39,7 +39,7 @@ func TestFilter(t *testing.T) {
 			want: []string{"ok  \tfixture\t"},
 			wantNot: []string{
 				"PASSING-TEST-LOG", "PRINTED-BY-PASSING-PARALLEL", "=== RUN", "=== PAUSE", "=== CONT",
-				"--- PASS", "SKIP-MESSAGE", "--- SKIP", "FAIL", "\nPASS\n",
+				"--- PASS", "SKIP-MESSAGE", "--- SKIP", "FAIL", "PASS\n",
 			},
 			wantSkips: []skip{
 				{Module: "./fixture", Package: "fixture", Test: "TestSkips", Message: []string{"fixture_test.go:16: SKIP-MESSAGE: xmlsec1 not found"}},
@@ -135,12 +135,15 @@ func TestSummary(t *testing.T) {
 				{Module: ".", Package: "root", Test: "TestA/x", Message: []string{"a.go:9: no xmlsec1"}},
 				{Module: ".", Package: "root", Test: "TestA/y", Message: []string{"a.go:9: no xmlsec1"}},
 				{Module: ".", Package: "root", Test: "TestC"},
+				{Module: ".", Package: "root", Test: "TestD", Message: []string{"d_test.go:120: no xmlsec1"}},
+				{Module: ".", Package: "root", Test: "TestE", Message: []string{"e.go:3: two lines", "e.go:4: of reasons: x"}},
 			},
 			want: []string{
-				"!!! 4 SKIPPED TEST(S)",
-				"module .\n", "  root\n", "    2 test(s): TestA/x, TestA/y\n", "      a.go:9: no xmlsec1\n",
+				"!!! 6 SKIPPED TEST(S)",
+				"module .\n", "  root\n", "    3 test(s): TestA/x, TestA/y, TestD\n", "      no xmlsec1\n",
 				"    1 test(s): TestC\n", "      (no message)\n",
-				"module ./e2e\n", "  e2e\n", "    1 test(s): TestB\n", "      b.go:1: no chromium\n",
+				"    1 test(s): TestE\n", "      two lines\n", "      of reasons: x\n",
+				"module ./e2e\n", "  e2e\n", "    1 test(s): TestB\n", "      no chromium\n",
 			},
 		},
 	}
