@@ -41,10 +41,16 @@ type Assertion struct {
 
 // Attribute is one SAML attribute with its values as plain text.
 type Attribute struct {
-	Name         string
+	// Name is the attribute's Name, often a URI or an OID
+	// ("urn:oid:0.9.2342.19200300.100.1.3"), sometimes a short word.
+	Name string
+	// FriendlyName is the optional human-readable name ("mail").
 	FriendlyName string
-	NameFormat   string
-	Values       []string
+	// NameFormat says how to read Name (uri, basic or unspecified); may be
+	// empty.
+	NameFormat string
+	// Values are the text of each AttributeValue, in document order.
+	Values []string
 }
 
 // Attribute returns the values of every attribute whose Name or

@@ -9,8 +9,8 @@ import (
 	"unicode"
 )
 
-// ErrIdentity: the verified assertion does not carry the user ID and email
-// the AttributeMapping requires. The error is an *IdentityError that says
+// ErrIdentity means the verified assertion does not carry the user ID and
+// email the AttributeMapping requires. The error is an *IdentityError that says
 // what was missing and what the IdP sent instead.
 var ErrIdentity = errors.New("saml2sp: the provider did not return a valid user identity")
 

@@ -33,8 +33,7 @@ type encFixture struct {
 	file        string
 	assertionID string
 	nameID      string
-	spKey       string // key the SP holds as Config.Key ("sp")
-	previous    string // key the SP holds in PreviousKeys
+	previous    string // key the SP holds in PreviousKeys (Config.Key is always "sp")
 }
 
 var encFixtures = []encFixture{

@@ -16,9 +16,9 @@ import (
 // with the IdP exactly the URL this struct holds.
 type Endpoints struct {
 	EntityID    string // the SP's entity ID: its metadata URL
-	MetadataURL string
-	ACSURL      string
-	SLOURL      string
+	MetadataURL string // serves the SP metadata (the same URL as EntityID)
+	ACSURL      string // the Assertion Consumer Service: the IdP posts Responses here
+	SLOURL      string // the Single Logout Service: logout requests and responses from the IdP
 	LoginURL    string // starts an SP-initiated login (?return_to=/path)
 	LogoutURL   string // starts an SP-initiated logout (?return_to=/path)
 	TestURL     string // starts an admin's connection test (Hooks.ConnectionTest)

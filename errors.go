@@ -123,6 +123,8 @@ type StatusError struct {
 	Message string
 }
 
+// Error names the status codes by their last segment, and the IdP's
+// message when there is one.
 func (e *StatusError) Error() string {
 	short := make([]string, len(e.Codes))
 	for i, c := range e.Codes {

@@ -54,11 +54,13 @@ func (c IdentityProviderConfig) identityProvider() (*IdentityProvider, error) {
 	}
 	idp := &IdentityProvider{EntityID: id}
 	if len(c.Certificates) == 0 {
+		//lint:ignore ST1005 the message begins with the field's name
 		return nil, errors.New("Certificates is empty: at least one IdP signing certificate is required")
 	}
 	for i, s := range c.Certificates {
 		cert, err := mdParseCertificate(s)
 		if err != nil {
+			//lint:ignore ST1005 the message begins with the field's name
 			return nil, fmt.Errorf("Certificates[%d]: %w", i, err)
 		}
 		idp.Certificates = append(idp.Certificates, cert)
@@ -119,7 +121,7 @@ const (
 	mdPEMCertEnd   = "-----END CERTIFICATE-----"
 )
 
-var mdErrPrivateKey = errors.New("this is a private key, paste the certificate (-----BEGIN CERTIFICATE-----) instead; " +
+var errMDPrivateKey = errors.New("this is a private key, paste the certificate (-----BEGIN CERTIFICATE-----) instead; " +
 	"a private key that was pasted or shared should be replaced")
 
 func mdParseCertificate(s string) (*x509.Certificate, error) {
@@ -128,7 +130,7 @@ func mdParseCertificate(s string) (*x509.Certificate, error) {
 		return nil, errors.New("certificate is empty")
 	}
 	if strings.Contains(s, "PRIVATE KEY-----") {
-		return nil, mdErrPrivateKey
+		return nil, errMDPrivateKey
 	}
 	if mdLooksLikeFingerprint(s) {
 		return nil, errors.New("this is a certificate fingerprint, paste the certificate itself")
@@ -149,7 +151,7 @@ func mdParseCertificate(s string) (*x509.Certificate, error) {
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		if mdIsPrivateKeyDER(der) {
-			return nil, mdErrPrivateKey
+			return nil, errMDPrivateKey
 		}
 		if _, perr := x509.ParsePKIXPublicKey(der); perr == nil {
 			return nil, errors.New("this is a public key, paste the certificate instead")

@@ -22,6 +22,9 @@ import (
 // IDs), so their length is up to the sender: a shared store should key
 // its records by a digest of the id.
 type ReplayCache interface {
+	// CheckAndStore records id until expires, or fails as described
+	// above: ErrReplay for an id seen before, any other error when the
+	// cache cannot answer.
 	CheckAndStore(ctx context.Context, id string, expires time.Time) error
 }
 

@@ -74,9 +74,12 @@ type LogoutRequest struct {
 	ID string
 	// Issuer is the IdP's entity ID.
 	Issuer string
-	// NameID and its Format and qualifiers name the user to log out.
-	NameID          string
-	NameIDFormat    string
+	// NameID names the user to log out.
+	NameID string
+	// NameIDFormat is the NameID's Format attribute (may be empty).
+	NameIDFormat string
+	// NameQualifier and SPNameQualifier are the NameID's qualifiers (may
+	// be empty); with the NameID they name one user of one IdP.
 	NameQualifier   string
 	SPNameQualifier string
 	// SessionIndexes lists the IdP sessions to end; none means every

@@ -24,6 +24,9 @@ var ErrUnknownTenant = errors.New("saml2sp: unknown tenant")
 // and Limiter unset: the TenantHandler supplies the ones every tenant
 // shares.
 type TenantResolver interface {
+	// ServiceProvider returns the SP of tenant, the path segment the
+	// request names: an error wrapping ErrUnknownTenant (or a nil SP) is
+	// a 404, any other error a 503 whose cause is only logged.
 	ServiceProvider(ctx context.Context, tenant string) (*SP, error)
 }
 

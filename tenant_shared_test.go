@@ -196,6 +196,6 @@ func TestTenantSPWithItsOwnSharedState(t *testing.T) {
 }
 
 // uncomparableCache is a ReplayCache value of a type == cannot compare.
-type uncomparableCache struct{ seen []string }
+type uncomparableCache struct{ _ []string }
 
 func (uncomparableCache) CheckAndStore(context.Context, string, time.Time) error { return nil }

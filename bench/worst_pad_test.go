@@ -179,15 +179,6 @@ func insertBefore(s, at, ins string) string {
 	return s[:i] + ins + s[i:]
 }
 
-// insertAfter inserts ins after the first occurrence of at in s.
-func insertAfter(s, at, ins string) string {
-	i := strings.Index(s, at)
-	if i < 0 {
-		panic(fmt.Sprintf("%q not found", at))
-	}
-	return s[:i+len(at)] + ins + s[i+len(at):]
-}
-
 // textOf returns the text between start and end.
 func textOf(s, start, end string) string {
 	i := strings.Index(s, start)

@@ -75,9 +75,9 @@ type App struct {
 
 // Session is one logged-in browser.
 type Session struct {
-	NameID  string
-	Groups  []string
-	Subject saml2sp.LogoutSubject
+	NameID  string                // the Assertion's NameID
+	Groups  []string              // its "groups" attribute
+	Subject saml2sp.LogoutSubject // who to name in a LogoutRequest
 	// Linked are the SSO identities linked to the account (AppConfig.LinkAccounts).
 	Linked []string
 }
@@ -94,9 +94,9 @@ type ACSPost struct {
 
 // LoginEvent is one call of Hooks.OnLogin.
 type LoginEvent struct {
-	NameID       string
-	ReturnTo     string
-	IdPInitiated bool
+	NameID       string // the Assertion's NameID
+	ReturnTo     string // Login.ReturnTo
+	IdPInitiated bool   // Login.IdPInitiated
 	// Session is the NameID of the live session the request carried ("" for
 	// none), and Bound whether Login.BoundTo says that session started the
 	// login. Binding is Login.Binding ("" for none).
@@ -107,17 +107,17 @@ type LoginEvent struct {
 
 // LogoutEvent is one call of Hooks.OnLogout.
 type LogoutEvent struct {
-	Initiator      string
-	NameID         string
-	SessionIndexes []string
-	Ended          int // app sessions it ended
+	Initiator      string   // Logout.Initiator: "idp" or "sp"
+	NameID         string   // Logout.NameID
+	SessionIndexes []string // Logout.SessionIndexes
+	Ended          int      // app sessions it ended
 }
 
 // FailureEvent is one call of Hooks.OnFailure.
 type FailureEvent struct {
-	Err       error
-	Status    int
-	Reference string
+	Err       error  // Failure.Err
+	Status    int    // Failure.Status
+	Reference string // Failure.Reference, shown on the failure page
 }
 
 // AppConfig configures App.Start.

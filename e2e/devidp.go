@@ -36,7 +36,7 @@ const TestDomain = "saml2sp.test"
 // user (alice, bob, carol; no passwords), and IdP-initiated logins at
 // sso/start?sp=<entity ID>&user=<name>.
 type DevIdP struct {
-	*saml2sptest.Server
+	*saml2sptest.Server // the IdP itself
 	// BaseURL is the IdP's root, "http://localhost:<port>/idp/": another
 	// site than the apps on 127.0.0.1 and *.saml2sp.test.
 	BaseURL string
@@ -138,8 +138,8 @@ var formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
 
 // Page is a page the LoopbackClient got: its URL, and its form if any.
 type Page struct {
-	URL    *url.URL
-	Body   string
+	URL    *url.URL   // where the last redirect ended
+	Body   string     // the page's HTML (at most 4 MiB)
 	Action string     // the first form's action, resolved; "" without a form
 	Fields url.Values // its hidden fields
 }

@@ -42,7 +42,7 @@ const (
 
 // RemoteSP is one service provider the IdP knows (saml20-sp-remote.php).
 type RemoteSP struct {
-	EntityID string
+	EntityID string // the SP's entity ID
 	ACSURL   string // HTTP-POST
 	SLSURL   string // HTTP-Redirect; empty: no single logout
 	// Certificate, when set, is given to the IdP as certData and turns on

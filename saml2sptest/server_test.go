@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"html"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -787,33 +786,6 @@ func TestServerRefuses(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-
-// ExampleNewServer runs an app and the development IdP side by side, as
-// the example app does: the IdP knows the SP's endpoints, the SP trusts
-// the IdP's key and URLs. Never do this in production: anyone can sign in
-// to the development IdP as anyone.
-func ExampleNewServer() {
-	ep, err := saml2sp.EndpointsAt("http://localhost:8080/saml/")
-	if err != nil {
-		log.Fatal(err)
-	}
-	dev, err := saml2sptest.NewServer("http://localhost:8180/", saml2sptest.DefaultUsers(),
-		saml2sptest.DevSP{EntityID: ep.EntityID, ACSURL: ep.ACSURL, SLOURL: ep.SLOURL})
-	if err != nil {
-		log.Fatal(err)
-	}
-	cfg := saml2sp.Config{IdP: dev.IdP.IdentityProvider(), AllowIdPInitiated: true}
-	ep.Apply(&cfg)
-	sp, err := saml2sp.New(cfg)
-	if err != nil {
-		log.Fatal(err)
-	}
-	go func() { log.Fatal(http.ListenAndServe("localhost:8180", dev.Handler())) }()
-
-	app := http.NewServeMux()
-	app.Handle("/saml/", sp.Handler(saml2sp.Hooks{ /* OnLogin, OnLogout, CurrentSubject */ }))
-	log.Fatal(http.ListenAndServe("localhost:8080", app))
-}
 
 // formActionSources returns the form-action source list of a CSP header.
 func formActionSources(t *testing.T, csp string) []string {

@@ -153,9 +153,11 @@ func (s *Store) UpdateProfile(ctx context.Context, user *saml2sp.User, id *saml2
 
 // Profile is an account as the profile page shows it.
 type Profile struct {
-	saml2sp.User
+	saml2sp.User // the account's ID, username, email and role
+	// DisplayName, FirstName and LastName are the names the IdP sent at
+	// the last login.
 	DisplayName, FirstName, LastName string
-	Groups                           []string
+	Groups                           []string // the groups sent at the last login
 	Links                            []string // "idp → user ID"
 }
 

@@ -54,8 +54,8 @@ type State struct {
 	Kind      string // "login" or "logout"
 	Audience  string // the SP entity ID it was issued by
 	Handle    string // the RelayState handle it is bound to
-	RequestID string
-	ReturnTo  string
+	RequestID string // the ID of the AuthnRequest or LogoutRequest sent
+	ReturnTo  string // the local path to go to once the flow ends
 	// Binding is the app's value tying a login to the session that
 	// started it ("" for none).
 	Binding string

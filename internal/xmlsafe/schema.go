@@ -38,8 +38,9 @@ func Children(el *etree.Element) ([]*etree.Element, error) {
 // Step is one position in a schema sequence; several names form a choice.
 // Max < 0 means unbounded.
 type Step struct {
-	NS       string
-	Names    []string
+	NS    string   // the namespace every name of the step is in
+	Names []string // the local names the step accepts
+	// Min and Max bound how many elements in a row the step takes.
 	Min, Max int
 }
 
