@@ -206,6 +206,10 @@ type walker struct {
 	nodes, maxNodes, size int
 	scope                 *scope
 	seen                  map[attrName]struct{} // attribute names of one element; reused
+	// detachIDs records, for an element with an ID or Id, a stand-in of its
+	// name instead of the element itself, so that a Stream's IDs do not
+	// keep the subtrees its caller builds alive.
+	detachIDs bool
 }
 
 type attrName struct{ space, key string }
@@ -260,6 +264,7 @@ func (w *walker) element(el *etree.Element) error {
 		}()
 	}
 	idAttr := false
+	owner := el // the element the ID maps record
 	for i, a := range el.Attr {
 		if !isNCName(a.Key) || (a.Space != "" && !isNCName(a.Space)) {
 			return invalid("malformed attribute name %q on %s", a.FullKey(), el.FullTag())
@@ -278,7 +283,10 @@ func (w *walker) element(el *etree.Element) error {
 		if err := w.checkNamespaceAttr(el, a); err != nil {
 			return err
 		}
-		if err := w.d.recordID(el, a); err != nil {
+		if w.detachIDs && owner == el && (a.Key == "ID" || a.Key == "Id" && a.Space == "") {
+			owner = &etree.Element{Space: el.Space, Tag: el.Tag}
+		}
+		if err := w.d.recordID(owner, a); err != nil {
 			return err
 		}
 	}
