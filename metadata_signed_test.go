@@ -149,7 +149,7 @@ func TestParseSignedMetadata(t *testing.T) {
 		{name: "wrapping: the signed aggregate inside an unsigned one, next to an entity",
 			doc: mdXMLDecl + wrapper + evil + body + "</md:EntitiesDescriptor>", want: "the document is not signed"},
 		{name: "wrapping: the signature moved up to a new document element",
-			doc: mdXMLDecl + wrapper + body[sigStart:sigEnd] + evil + rootOpen + body[len(rootOpen):sigStart] + body[sigEnd:] + "</md:EntitiesDescriptor>",
+			doc:  mdXMLDecl + wrapper + body[sigStart:sigEnd] + evil + rootOpen + body[len(rootOpen):sigStart] + body[sigEnd:] + "</md:EntitiesDescriptor>",
 			want: `does not point at the signed element #_wrap`},
 		{name: "wrapping: a second document element", doc: signed + evil, want: "invalid XML"},
 	} {
