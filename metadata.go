@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -193,7 +194,7 @@ type mdEntity struct {
 
 func (e mdEntity) entityID() string { return strings.TrimSpace(attrValue(e.el, "entityID")) }
 
-func (e mdEntity) isIdP() bool { return len(mdChildren(e.el, "IDPSSODescriptor")) > 0 }
+func (e mdEntity) isIdP() bool { return mdHasChild(e.el, "IDPSSODescriptor") }
 
 // mdValidity is the earliest validUntil and shortest cacheDuration seen on
 // the way from the document element down to an element.
@@ -442,7 +443,7 @@ func mdParseAll(read mdRead, now time.Time) ([]*IdentityProvider, error) {
 
 func mdNotIdP(e mdEntity) error {
 	hint := ""
-	if len(mdChildren(e.el, "SPSSODescriptor")) > 0 {
+	if mdHasChild(e.el, "SPSSODescriptor") {
 		hint = "; this is service provider metadata, not the IdP's"
 	}
 	return fmt.Errorf("entity %s has no IDPSSODescriptor%s", mdQuote(e.entityID()), hint)
@@ -469,9 +470,11 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 	if err != nil {
 		return nil, err
 	}
-	var role *etree.Element
-	roles := mdChildren(e.el, "IDPSSODescriptor")
-	for _, r := range roles {
+	var role, first *etree.Element
+	for r := range mdChildSeq(e.el, mdNamespace, "IDPSSODescriptor") {
+		if first == nil {
+			first = r
+		}
 		if !slices.Contains(strings.Fields(attrValue(r, "protocolSupportEnumeration")), mdSAML2Protocol) {
 			continue
 		}
@@ -482,7 +485,7 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 	}
 	if role == nil {
 		return nil, fmt.Errorf("its IDPSSODescriptor does not support SAML 2.0: protocolSupportEnumeration is %s, which lacks %s",
-			mdQuote(attrValue(roles[0], "protocolSupportEnumeration")), mdSAML2Protocol)
+			mdQuote(attrValue(first, "protocolSupportEnumeration")), mdSAML2Protocol)
 	}
 	if v, err = v.narrow(role, now); err != nil {
 		return nil, err
@@ -492,8 +495,9 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 		return nil, err
 	}
 	encryptionOnly := 0
-	for _, c := range role.ChildElements() {
-		if c.NamespaceURI() != mdNamespace {
+	for _, t := range role.Child {
+		c, ok := t.(*etree.Element)
+		if !ok || c.NamespaceURI() != mdNamespace {
 			continue
 		}
 		switch c.Tag {
@@ -504,7 +508,9 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 					return nil, err
 				}
 			case "encryption":
-				encryptionOnly += len(mdX509Certificates(c))
+				for range mdX509CertificateSeq(c) {
+					encryptionOnly++
+				}
 			default:
 				return nil, fmt.Errorf("KeyDescriptor use=%s, want \"signing\", \"encryption\" or no use", mdQuote(use))
 			}
@@ -556,20 +562,29 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 // mdX509Certificates returns the ds:X509Certificate elements of a
 // KeyDescriptor (KeyInfo/X509Data/X509Certificate).
 func mdX509Certificates(kd *etree.Element) []*etree.Element {
-	var out []*etree.Element
-	for _, ki := range mdChildrenNS(kd, mdDSNamespace, "KeyInfo") {
-		for _, xd := range mdChildrenNS(ki, mdDSNamespace, "X509Data") {
-			out = append(out, mdChildrenNS(xd, mdDSNamespace, "X509Certificate")...)
+	return slices.Collect(mdX509CertificateSeq(kd))
+}
+
+// mdX509CertificateSeq yields what mdX509Certificates returns.
+func mdX509CertificateSeq(kd *etree.Element) iter.Seq[*etree.Element] {
+	return func(yield func(*etree.Element) bool) {
+		for ki := range mdChildSeq(kd, mdDSNamespace, "KeyInfo") {
+			for xd := range mdChildSeq(ki, mdDSNamespace, "X509Data") {
+				for c := range mdChildSeq(xd, mdDSNamespace, "X509Certificate") {
+					if !yield(c) {
+						return
+					}
+				}
+			}
 		}
 	}
-	return out
 }
 
 // mdKeyDescriptorCerts parses the certificates of a signing KeyDescriptor
 // and appends the ones not already in certs.
 func mdKeyDescriptorCerts(kd *etree.Element, certs []*x509.Certificate) ([]*x509.Certificate, error) {
-	for _, el := range mdX509Certificates(kd) {
-		if len(el.ChildElements()) > 0 {
+	for el := range mdX509CertificateSeq(kd) {
+		if slices.ContainsFunc(el.Child, func(t etree.Token) bool { _, ok := t.(*etree.Element); return ok }) {
 			return nil, errors.New("ds:X509Certificate contains an element, want base64 text")
 		}
 		der, err := mdDecodeBase64(mdText(el))

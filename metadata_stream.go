@@ -71,7 +71,7 @@ func mdStream(data []byte, limits xmlsafe.Limits, now time.Time, visit func(mdEn
 		}
 		switch {
 		case tok.Start != nil:
-			f, err := mdStart(s, stack, tok.Start, now)
+			f, err := mdStart(s, stack, tok, now)
 			if err != nil {
 				return err
 			}
@@ -92,49 +92,52 @@ func mdStream(data []byte, limits xmlsafe.Limits, now time.Time, visit func(mdEn
 	}
 }
 
-// mdStart decides what to keep of el, which starts inside stack.
-func mdStart(s *xmlsafe.Stream, stack []mdFrame, el *etree.Element, now time.Time) (mdFrame, error) {
-	md := s.NamespaceURI(el.Space) == mdNamespace
+// mdStart decides what to keep of the element tok starts inside stack.
+func mdStart(s *xmlsafe.Stream, stack []mdFrame, tok xmlsafe.Token, now time.Time) (mdFrame, error) {
+	name := tok.Start
+	md := s.NamespaceURI(name.Space) == mdNamespace
 	if len(stack) == 0 {
-		if err := mdCheckRoot(el, s.NamespaceURI(el.Space)); err != nil {
+		if err := mdCheckRoot(name, s.NamespaceURI(name.Space)); err != nil {
 			return mdFrame{}, err
 		}
-		return mdEnter(s, el, mdValidity{}, now)
+		return mdEnter(s, tok, mdValidity{}, now)
+	}
+	keep := func(parent *etree.Element, k mdKeep) (mdFrame, error) {
+		el := tok.Element()
+		parent.AddChild(el)
+		return mdFrame{keep: k, el: el}, nil
 	}
 	parent := stack[len(stack)-1]
 	switch parent.keep {
 	case mdGroup:
-		if md && (el.Tag == "EntityDescriptor" || el.Tag == "EntitiesDescriptor") {
-			return mdEnter(s, el, parent.validity, now)
+		if md && (name.Tag == "EntityDescriptor" || name.Tag == "EntitiesDescriptor") {
+			return mdEnter(s, tok, parent.validity, now)
 		}
-		return mdFrame{keep: mdSkip}, nil
 	case mdEntityEl:
-		parent.el.AddChild(el)
-		if md && el.Tag == "IDPSSODescriptor" {
-			return mdFrame{keep: mdRole, el: el}, nil
+		if md && name.Tag == "IDPSSODescriptor" {
+			return keep(parent.el, mdRole)
 		}
-		return mdFrame{keep: mdShallow, el: el}, nil
+		return keep(parent.el, mdShallow)
 	case mdRole:
-		parent.el.AddChild(el)
-		if md && el.Tag == "Extensions" {
-			return mdFrame{keep: mdShallow, el: el}, nil
+		if md && name.Tag == "Extensions" {
+			return keep(parent.el, mdShallow)
 		}
-		return mdFrame{keep: mdAll, el: el}, nil
+		return keep(parent.el, mdAll)
 	case mdAll:
-		parent.el.AddChild(el)
-		return mdFrame{keep: mdAll, el: el}, nil
+		return keep(parent.el, mdAll)
 	}
 	return mdFrame{keep: mdSkip}, nil
 }
 
-// mdEnter starts an EntityDescriptor or an EntitiesDescriptor (the caller
-// checked which) under the validity v of its parent.
-func mdEnter(s *xmlsafe.Stream, el *etree.Element, v mdValidity, now time.Time) (mdFrame, error) {
-	if el.Tag == "EntityDescriptor" {
+// mdEnter starts the EntityDescriptor or EntitiesDescriptor (the caller
+// checked which) tok starts, under the validity v of its parent.
+func mdEnter(s *xmlsafe.Stream, tok xmlsafe.Token, v mdValidity, now time.Time) (mdFrame, error) {
+	if tok.Start.Tag == "EntityDescriptor" {
+		el := tok.Element()
 		s.DeclareInScope(el)
 		return mdFrame{keep: mdEntityEl, el: el, validity: v}, nil
 	}
-	v, err := v.narrowGroup(el, now)
+	v, err := v.narrowGroup(tok.Start, now)
 	if err != nil {
 		return mdFrame{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
@@ -30,6 +31,9 @@ type Stream struct {
 	tokens int  // tokens read, to place the XML declaration
 	root   bool // the document element has started
 	done   bool
+	// start is the element of the last start tag, reused: most elements
+	// of an aggregate are checked and dropped, never kept.
+	start etree.Element
 }
 
 type openElement struct {
@@ -41,8 +45,9 @@ type openElement struct {
 type Token struct {
 	// Start is the element a start tag opened, checked, with its
 	// attributes (namespace declarations included, duplicates kept, each
-	// Attr's Element() nil) and no parent or children: the caller may
-	// attach it to a tree of its own.
+	// Attr's Element() nil) and no parent or children. It belongs to the
+	// Stream and is valid only until the next call to Next: Element
+	// returns a copy to keep.
 	Start *etree.Element
 	// End reports an end tag; Start and End are never both set.
 	End bool
@@ -54,6 +59,15 @@ type Token struct {
 	// Depth is the depth of the element that starts or ends (the document
 	// element is 1), or of the element that holds Text.
 	Depth int
+}
+
+// Element returns a copy of t.Start that the caller may keep and attach
+// to a tree of its own, or nil when t is not a start tag.
+func (t Token) Element() *etree.Element {
+	if t.Start == nil {
+		return nil
+	}
+	return &etree.Element{Space: t.Start.Space, Tag: t.Start.Tag, Attr: slices.Clone(t.Start.Attr)}
 }
 
 // NewStream checks what Parse checks before reading (UTF-8, no byte order
@@ -127,13 +141,12 @@ func (s *Stream) token(raw xml.Token) (tok Token, ok bool, err error) {
 			return tok, false, invalid("elements nest deeper than %d (MaxDepth)", s.w.limits.MaxDepth)
 		}
 		s.root = true
-		el := &etree.Element{Space: t.Name.Space, Tag: t.Name.Local}
-		if len(t.Attr) > 0 {
-			el.Attr = make([]etree.Attr, len(t.Attr))
-			for i, a := range t.Attr {
-				el.Attr[i] = etree.Attr{Space: a.Name.Space, Key: a.Name.Local, Value: a.Value}
-			}
+		attrs := s.start.Attr[:0]
+		for _, a := range t.Attr {
+			attrs = append(attrs, etree.Attr{Space: a.Name.Space, Key: a.Name.Local, Value: a.Value})
 		}
+		s.start = etree.Element{Space: t.Name.Space, Tag: t.Name.Local, Attr: attrs}
+		el := &s.start
 		mark := s.w.scope.mark()
 		if err := s.w.element(el); err != nil {
 			return tok, false, err
@@ -183,15 +196,18 @@ func (s *Stream) NamespaceURI(prefix string) string { return s.w.scope.uris[pref
 // detached from its ancestors, resolves its prefixes as it did in the
 // document (etree's NamespaceURI reads declarations up the tree).
 func (s *Stream) DeclareInScope(el *etree.Element) {
-	declared := map[string]bool{}
-	for _, a := range el.Attr {
-		if p, ok := declaredPrefix(a); ok {
-			declared[p] = true
+	declares := func(prefix string) bool {
+		for _, a := range el.Attr {
+			if p, ok := declaredPrefix(a); ok && p == prefix {
+				return true
+			}
 		}
+		return false
 	}
+	el.Attr = slices.Grow(el.Attr, len(s.w.scope.uris))
 	for p, uri := range s.w.scope.uris {
 		switch {
-		case declared[p] || uri == "" || p == "xml":
+		case uri == "" || p == "xml" || declares(p):
 		case p == "":
 			el.Attr = append(el.Attr, etree.Attr{Key: "xmlns", Value: uri})
 		default:

@@ -30,12 +30,13 @@ func streamTree(data []byte, limits Limits) (*etree.Element, error) {
 		}
 		switch {
 		case tok.Start != nil:
+			el := tok.Element()
 			if cur == nil {
-				root = tok.Start
+				root = el
 			} else {
-				cur.AddChild(tok.Start)
+				cur.AddChild(el)
 			}
-			cur = tok.Start
+			cur = el
 		case tok.End:
 			cur = cur.Parent()
 		default:
@@ -256,7 +257,7 @@ func TestStreamDetachesIDs(t *testing.T) {
 		}
 		require.NoError(t, err)
 		if tok.Start != nil && tok.Start.Tag == "b" {
-			b = tok.Start
+			b = tok.Element()
 		}
 	}
 	require.NotNil(t, b)
@@ -285,7 +286,7 @@ func TestStreamNamespaces(t *testing.T) {
 		case "b":
 			assert.Equal(t, "urn:p2", s.NamespaceURI("p"))
 			assert.Equal(t, "urn:q", s.NamespaceURI("q"))
-			b = tok.Start
+			b = tok.Element()
 			s.DeclareInScope(b)
 		case "d":
 			assert.Equal(t, "urn:p", s.NamespaceURI("p"), "b's rebinding left scope with it")
