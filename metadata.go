@@ -55,6 +55,24 @@ type IdentityProvider struct {
 	ValidUntil time.Time
 	// CacheDuration is how long the metadata may be cached (zero: not given).
 	CacheDuration time.Duration
+
+	// source is the document a MetadataCache or a MetadataRefresher read
+	// this IdP from (nil otherwise), so that every SP built with it, one
+	// per request or not, can have that document fetched again when a
+	// message is signed with a key it does not list (keyMiss). Copies of
+	// the struct share it.
+	source *mdDoc
+}
+
+// keyMiss reports that a message verified with none of idp's
+// certificates because it was signed with another key: when idp came from
+// a MetadataCache or a MetadataRefresher, its metadata is fetched again in
+// the background, rate-limited, in case the IdP rolled its key over. The
+// message itself stays refused.
+func (idp *IdentityProvider) keyMiss() {
+	if idp != nil && idp.source != nil {
+		idp.source.keyMiss()
+	}
 }
 
 // endpoint returns the first endpoint with the binding, or nil.
