@@ -9,6 +9,11 @@
 // scan of the raw bytes before the tree is built (precount) only refuses
 // documents whose tree would exceed the limits; it never accepts anything.
 // Every check costs time linear in the document's size.
+//
+// Stream applies the same checks token by token, for documents too large to
+// hold as a tree that no signature covers (unsigned metadata aggregates). Its
+// tokenizer is held to encoding/xml's, and the Stream to Parse, by
+// differential tests and fuzz targets: same documents accepted, same tree.
 package xmlsafe
 
 import (

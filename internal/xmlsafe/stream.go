@@ -2,7 +2,6 @@ package xmlsafe
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"io"
 	"slices"
@@ -16,16 +15,22 @@ import (
 // metadata aggregate of tens of megabytes costs about five times its size
 // as an etree, and most of it is read only to be skipped.
 //
-// It reads the bytes with the tokenizer etree uses (encoding/xml's
-// RawToken, strict, no entities, no charsets), then applies, to each
-// token, the checks Parse applies to the tree built from those tokens: the
-// whole document is refused by Stream exactly when Parse refuses it
+// It reads the bytes with a tokenizer that accepts what encoding/xml's
+// RawToken accepts with Parse's settings and yields the same tokens (see
+// tokenizer; etree builds Parse's tree from RawToken's), at a fraction of
+// its cost, then applies to each token the checks Parse applies to the
+// tree built from those tokens: the whole document is refused by Stream
+// exactly when Parse refuses it, and read as the same tree
 // (TestStreamAgreesWithParse, FuzzStreamAgreesWithParse), though a
 // document with several faults may be refused for another of them, and
 // later: a consumer must treat everything it read as unchecked until Next
 // returned io.EOF.
+//
+// The library reads with a Stream only documents that no signature covers
+// (unsigned metadata): a signed document is read with Parse, so that the
+// signature check and every reader see one tree.
 type Stream struct {
-	dec    *xml.Decoder
+	tok    *tokenizer
 	w      walker
 	open   []openElement
 	tokens int  // tokens read, to place the XML declaration
@@ -85,13 +90,9 @@ func NewStream(data []byte, limits Limits) (*Stream, error) {
 	if err := precount(data, limits); err != nil {
 		return nil, err
 	}
-	// The settings etree.Document.ReadFromBytes applies in Parse.
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.Strict = true
-	dec.CharsetReader = refuseCharset
 	d := &Document{IDs: map[string]*etree.Element{}, XMLSecIDs: map[string]*etree.Element{}}
 	return &Stream{
-		dec: dec,
+		tok: newTokenizer(data),
 		w: walker{d: d, limits: limits, scope: newScope(), size: len(data), maxNodes: limits.maxNodes(len(data)),
 			detachIDs: true},
 	}, nil
@@ -102,7 +103,7 @@ func NewStream(data []byte, limits Limits) (*Stream, error) {
 // acceptable. Any other error wraps ErrInvalid and ends the stream.
 func (s *Stream) Next() (Token, error) {
 	for !s.done {
-		raw, err := s.dec.RawToken()
+		raw, err := s.tok.next()
 		if err == io.EOF {
 			s.done = true
 			switch {
@@ -131,9 +132,9 @@ func (s *Stream) Next() (Token, error) {
 }
 
 // token checks one raw token; ok reports whether it is returned.
-func (s *Stream) token(raw xml.Token) (tok Token, ok bool, err error) {
-	switch t := raw.(type) {
-	case xml.StartElement:
+func (s *Stream) token(t rawToken) (tok Token, ok bool, err error) {
+	switch t.kind {
+	case tokStart:
 		if len(s.open) == 0 && s.root {
 			return tok, false, invalid("more than one document element")
 		}
@@ -141,11 +142,9 @@ func (s *Stream) token(raw xml.Token) (tok Token, ok bool, err error) {
 			return tok, false, invalid("elements nest deeper than %d (MaxDepth)", s.w.limits.MaxDepth)
 		}
 		s.root = true
-		attrs := s.start.Attr[:0]
-		for _, a := range t.Attr {
-			attrs = append(attrs, etree.Attr{Space: a.Name.Space, Key: a.Name.Local, Value: a.Value})
-		}
-		s.start = etree.Element{Space: t.Name.Space, Tag: t.Name.Local, Attr: attrs}
+		// The tokenizer's attributes are valid until its next token, as
+		// this element is until the Stream's.
+		s.start = etree.Element{Space: t.space, Tag: t.local, Attr: t.attrs}
 		el := &s.start
 		mark := s.w.scope.mark()
 		if err := s.w.element(el); err != nil {
@@ -153,34 +152,34 @@ func (s *Stream) token(raw xml.Token) (tok Token, ok bool, err error) {
 		}
 		s.open = append(s.open, openElement{space: el.Space, tag: el.Tag, mark: mark})
 		return Token{Start: el, Depth: len(s.open)}, true, nil
-	case xml.EndElement:
+	case tokEnd:
 		// etree refuses an end tag that does not close the open element.
 		n := len(s.open)
-		if n == 0 || s.open[n-1].space != t.Name.Space || s.open[n-1].tag != t.Name.Local {
+		if n == 0 || s.open[n-1].space != t.space || s.open[n-1].tag != t.local {
 			return tok, false, invalid("%v", etree.ErrXML)
 		}
 		s.w.scope.restore(s.open[n-1].mark)
 		s.open = s.open[:n-1]
 		return Token{End: true, Depth: n}, true, nil
-	case xml.CharData:
+	case tokText:
 		if len(s.open) == 0 {
-			if !isXMLWhitespace(t) {
+			if !isXMLWhitespace(t.data) {
 				return tok, false, invalid("text outside the document element")
 			}
 			return tok, false, nil
 		}
-		return Token{Text: t, Depth: len(s.open)}, true, nil
-	case xml.Comment:
+		return Token{Text: t.data, Depth: len(s.open)}, true, nil
+	case tokComment:
 		if len(s.open) > 0 {
 			return tok, false, s.w.count(1)
 		}
 		return tok, false, nil
-	case xml.ProcInst:
-		if t.Target != "xml" || s.tokens != 1 {
-			return tok, false, invalid("processing instruction %q is not allowed", t.Target)
+	case tokProcInst:
+		if t.local != "xml" || s.tokens != 1 {
+			return tok, false, invalid("processing instruction %q is not allowed", t.local)
 		}
-		return tok, false, checkXMLDecl(string(t.Inst))
-	case xml.Directive:
+		return tok, false, checkXMLDecl(string(t.data))
+	case tokDirective:
 		return tok, false, invalid("DTDs and other directives are not allowed")
 	}
 	return tok, false, errors.New("xmlsafe: unexpected token")
