@@ -191,8 +191,10 @@ func ParseMetadataEntity(data []byte, entityID string, opts ...MetadataOption) (
 // entities share an entityID: a partial list would silently drop an IdP.
 // (MetadataCache, which looks entities up one at a time, keeps the error
 // of an unusable entity to itself instead.) Each IdentityProvider holds
-// only its own strings and certificates, about 3.5 KB for an IdP with one
-// certificate and four endpoints.
+// only its own strings and certificates: about 3.8 KB for an IdP with one
+// RSA-2048 certificate and four endpoints (bench: BenchmarkFederationAggregate,
+// where 10,000 IdPs in 45 MB take half the CPU of crewjam/saml's
+// xml.Unmarshal of the same aggregate).
 func ParseMetadataEntities(data []byte, opts ...MetadataOption) ([]*IdentityProvider, error) {
 	now := time.Now()
 	idps, err := mdParseAll(mdReader(data, mdOptionsOf(opts), now), now)
