@@ -139,7 +139,9 @@ type MetadataCache struct {
 	MinFetchInterval time.Duration
 	// RefreshInterval is how often Run fetches each document again. Zero
 	// means the shortest cacheDuration of its IdPs, capped at a day, or an
-	// hour when none is given. It is never below MinFetchInterval.
+	// hour when none is given. A document is fetched sooner when half the
+	// time left before its earliest validUntil is shorter, and never more
+	// often than MinFetchInterval.
 	RefreshInterval time.Duration
 	// IdleTimeout is how long Run keeps a document that no lookup asked
 	// for. Zero means DefaultMetadataIdleTimeout (a day).

@@ -508,3 +508,27 @@ func TestMetadataCacheRun(t *testing.T) {
 		t.Fatal("Run did not stop with its context")
 	}
 }
+
+// TestMetadataRefreshBeforeExpiry: a document whose validUntil comes
+// before the refresh interval is over is refreshed at half the time left,
+// so that its IdPs never expire while the IdP keeps publishing.
+func TestMetadataRefreshBeforeExpiry(t *testing.T) {
+	f := &mdFetcher{minInterval: time.Minute, interval: 6 * time.Hour}
+	now := time.Now()
+	for _, tc := range []struct {
+		name     string
+		snap     mdSnapshot
+		min, max time.Duration
+	}{
+		{name: "interval", snap: mdSnapshot{}, min: 6*time.Hour - 36*time.Minute, max: 6 * time.Hour},
+		{name: "far validUntil", snap: mdSnapshot{validUntil: now.Add(30 * 24 * time.Hour)}, min: 6*time.Hour - 36*time.Minute, max: 6 * time.Hour},
+		{name: "near validUntil", snap: mdSnapshot{validUntil: now.Add(2 * time.Hour)}, min: 54 * time.Minute, max: time.Hour},
+		{name: "validUntil all but passed", snap: mdSnapshot{validUntil: now.Add(time.Second)}, min: time.Minute, max: time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := f.refreshAfter(&tc.snap, now)
+			assert.GreaterOrEqual(t, d, tc.min)
+			assert.LessOrEqual(t, d, tc.max)
+		})
+	}
+}

@@ -154,14 +154,15 @@ func (d *mdDoc) seed(sp *SP) {
 	cur.source = d
 	e := &mdEntry{idp: &cur}
 	e.used.Store(true)
-	snap := &mdSnapshot{entities: map[string]*mdEntry{cur.EntityID: e}, cacheDuration: cur.CacheDuration}
+	snap := &mdSnapshot{entities: map[string]*mdEntry{cur.EntityID: e}, cacheDuration: cur.CacheDuration, validUntil: cur.ValidUntil}
 	snap.idps.n, snap.idps.ids = 1, []string{cur.EntityID}
 	snap.sole = e
 	if err := sp.SetIdentityProvider(&cur); err != nil {
 		d.f.logger.Warn("saml2sp: MetadataRefresher could not link the IdP in force", "error", err.Error())
 	}
 	d.mu.Lock()
-	d.refreshAt = d.f.now().Add(d.f.refreshAfter(snap))
+	now := d.f.now()
+	d.refreshAt = now.Add(d.f.refreshAfter(snap, now))
 	d.mu.Unlock()
 	d.snap.Store(snap)
 }

@@ -36,9 +36,11 @@ const (
 	mdMaxRefresh     = 24 * time.Hour
 )
 
-// refreshAfter is how long snap stays fresh, with up to 10% taken off at
+// refreshAfter is how long snap stays fresh at now: the refresh interval,
+// but no more than half the time left before its earliest validUntil (an
+// IdP whose metadata expired is refused), with up to 10% taken off at
 // random so that documents fetched together do not stay in step.
-func (f *mdFetcher) refreshAfter(snap *mdSnapshot) time.Duration {
+func (f *mdFetcher) refreshAfter(snap *mdSnapshot, now time.Time) time.Duration {
 	d := f.interval
 	if d == 0 {
 		d = min(snap.cacheDuration, mdMaxRefresh)
@@ -46,7 +48,10 @@ func (f *mdFetcher) refreshAfter(snap *mdSnapshot) time.Duration {
 	if d == 0 {
 		d = mdDefaultRefresh
 	}
-	d -= time.Duration(rand.Int64N(int64(d)/10 + 1))
+	if !snap.validUntil.IsZero() {
+		d = min(d, snap.validUntil.Sub(now)/2)
+	}
+	d -= time.Duration(rand.Int64N(max(int64(d)/10, 0) + 1))
 	return max(d, f.minInterval)
 }
 
@@ -88,8 +93,10 @@ type mdSnapshot struct {
 	entities map[string]*mdEntry // by entityID
 	sole     *mdEntry            // the document's only IdP, or why there is none
 	idps     mdIdPList           // for errors
-	// cacheDuration is the shortest cacheDuration of its IdPs (0: none).
+	// cacheDuration is the shortest cacheDuration of its IdPs (0: none),
+	// validUntil their earliest validUntil (zero: none).
 	cacheDuration time.Duration
+	validUntil    time.Time
 }
 
 // entry returns the entity entityID, or the document's only IdP for "".
@@ -128,6 +135,9 @@ func (d *mdDoc) parse(body []byte, now time.Time) (*mdSnapshot, error) {
 				idp.source = d
 				if c := idp.CacheDuration; c > 0 && (s.cacheDuration == 0 || c < s.cacheDuration) {
 					s.cacheDuration = c
+				}
+				if u := idp.ValidUntil; !u.IsZero() && (s.validUntil.IsZero() || u.Before(s.validUntil)) {
+					s.validUntil = u
 				}
 			}
 			entry = &mdEntry{idp: idp, err: err}
@@ -190,6 +200,14 @@ func (d *mdDoc) trigger() bool {
 // shows: the document is fetched again at once, unless it was fetched
 // less than minInterval ago, so that a flood of such messages costs at
 // most one fetch per interval. It never waits for the fetch.
+//
+// The message that triggered it stays refused; it is not verified again
+// once the new keys arrive. Doing so would be sound (the keys come from
+// the configured URL, never from the message), but it would hold the
+// request, and its verification slot of the Limiter, for as long as the
+// fetch takes (up to DefaultMetadataTimeout), and anyone can send such
+// messages; and it would help one user once per rollover, who otherwise
+// clicks "log in" again.
 func (d *mdDoc) keyMiss() {
 	if d.trigger() {
 		d.f.logger.Info("saml2sp: a message was signed with a key the IdP's metadata does not list; fetching the metadata again in case the IdP rolled its key over",
@@ -261,7 +279,7 @@ func (d *mdDoc) fetch(done chan struct{}, holding bool) {
 	} else {
 		d.err = nil
 		d.validators = resp.validators
-		d.refreshAt = now.Add(d.f.refreshAfter(snap))
+		d.refreshAt = now.Add(d.f.refreshAfter(snap, now))
 		d.snap.Store(snap)
 	}
 	d.mu.Unlock()
