@@ -24,7 +24,8 @@ const (
 type Endpoint struct {
 	// Binding is the SAML binding URI. This library uses BindingHTTPRedirect
 	// and BindingHTTPPost; metadata may list others (SOAP, HTTP-Artifact).
-	Binding  string
+	Binding string
+	// Location is the endpoint's URL: an absolute http or https URL.
 	Location string
 	// ResponseLocation is where LogoutResponses go, when it differs from
 	// Location (SingleLogoutService only).

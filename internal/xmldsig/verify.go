@@ -24,10 +24,12 @@ var ErrUnknownKey = errors.New("signed with a key that is not trusted")
 // SignedInfo. Its text is ErrNoTrustedKey's with the count.
 type unknownKeyError struct{ trusted int }
 
+// Error implements error.
 func (e unknownKeyError) Error() string {
 	return fmt.Sprintf("%v (SignedInfo verifies with none of the %d trusted certificate(s))", ErrNoTrustedKey, e.trusted)
 }
 
+// Is makes the error match ErrNoTrustedKey and ErrUnknownKey.
 func (e unknownKeyError) Is(target error) bool {
 	return target == ErrNoTrustedKey || target == ErrUnknownKey
 }

@@ -71,6 +71,7 @@ func newTokenizer(data []byte) *tokenizer {
 // syntaxError is the error of input encoding/xml refuses.
 type syntaxError struct{ msg string }
 
+// Error implements error.
 func (e *syntaxError) Error() string { return "XML syntax error: " + e.msg }
 
 func (z *tokenizer) fail(msg string) (rawToken, error) {
