@@ -87,6 +87,7 @@ func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
 			if err != nil {
 				return nil, err
 			}
+			ep.Location = idp.sameLocation(ep.Location)
 			if c.Tag == "SingleSignOnService" {
 				idp.SingleSignOnServices = append(idp.SingleSignOnServices, ep)
 			} else {
@@ -189,4 +190,19 @@ func mdEndpoint(el *etree.Element) (Endpoint, error) {
 		}
 	}
 	return ep, nil
+}
+
+// sameLocation returns the Location of one of idp's endpoints that equals
+// loc, else loc: most IdPs (ADFS, Entra ID, Okta, SimpleSAMLphp) serve
+// both bindings at one URL, which an aggregate of thousands then keeps
+// once per IdP rather than once per endpoint.
+func (idp *IdentityProvider) sameLocation(loc string) string {
+	for _, list := range [][]Endpoint{idp.SingleSignOnServices, idp.SingleLogoutServices} {
+		for _, ep := range list {
+			if ep.Location == loc {
+				return ep.Location
+			}
+		}
+	}
+	return loc
 }
