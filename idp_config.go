@@ -232,13 +232,17 @@ func mdCheckURL(raw string) error {
 
 // mdDecodeBase64 decodes standard base64, ignoring XML whitespace.
 func mdDecodeBase64(s string) ([]byte, error) {
-	s = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, s)
-	if s == "" {
+	// The decoder skips CR and LF itself; spaces and tabs, which some
+	// consoles indent certificates with, are removed first.
+	if strings.ContainsAny(s, " \t") {
+		s = strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\t' {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	if strings.Trim(s, "\r\n") == "" {
 		return nil, errors.New("empty")
 	}
 	return base64.StdEncoding.Strict().DecodeString(s)

@@ -24,7 +24,8 @@ const (
 type Endpoint struct {
 	// Binding is the SAML binding URI. This library uses BindingHTTPRedirect
 	// and BindingHTTPPost; metadata may list others (SOAP, HTTP-Artifact).
-	Binding  string
+	Binding string
+	// Location is the endpoint's URL: an absolute http or https URL.
 	Location string
 	// ResponseLocation is where LogoutResponses go, when it differs from
 	// Location (SingleLogoutService only).
@@ -54,6 +55,24 @@ type IdentityProvider struct {
 	ValidUntil time.Time
 	// CacheDuration is how long the metadata may be cached (zero: not given).
 	CacheDuration time.Duration
+
+	// source is the document a MetadataCache or a MetadataRefresher read
+	// this IdP from (nil otherwise), so that every SP built with it, one
+	// per request or not, can have that document fetched again when a
+	// message is signed with a key it does not list (keyMiss). Copies of
+	// the struct share it.
+	source *mdDoc
+}
+
+// keyMiss reports that a message verified with none of idp's
+// certificates because it was signed with another key: when idp came from
+// a MetadataCache or a MetadataRefresher, its metadata is fetched again in
+// the background, rate-limited, in case the IdP rolled its key over. The
+// message itself stays refused.
+func (idp *IdentityProvider) keyMiss() {
+	if idp != nil && idp.source != nil {
+		idp.source.keyMiss()
+	}
 }
 
 // endpoint returns the first endpoint with the binding, or nil.
@@ -77,8 +96,11 @@ func (idp *IdentityProvider) SingleLogoutService(binding string) *Endpoint {
 }
 
 // MaxMetadataSize is the largest metadata document ParseMetadata,
-// ParseMetadataEntity, ParseMetadataEntities and FetchMetadata accept, in
-// bytes (10 MiB). Larger input is an error, never silently truncated.
+// ParseMetadataEntity, ParseMetadataEntities and FetchMetadata accept by
+// default, in bytes (10 MiB): far more than one IdP's metadata (15 KB at
+// most in the fixtures) and the aggregates of small federations. Larger
+// input is an error, never silently truncated; MetadataMaxSize raises the
+// bound for a federation's aggregate.
 const MaxMetadataSize = 10 << 20
 
 // Names read from and written to metadata.
@@ -90,10 +112,19 @@ const (
 	mdMaxEntityIDLength = 1024
 )
 
-// mdLimits bounds the parse of a metadata document: xmlsafe.MetadataLimits,
-// which allow the elements of an aggregate (about 25 per IdP) and the
-// namespaces of a federation; MaxMetadataSize bounds the rest.
-func mdLimits() xmlsafe.Limits { return xmlsafe.MetadataLimits }
+// mdLimits bounds the parse of a metadata document of at most maxSize
+// bytes: xmlsafe.MetadataLimits, which allow the elements of an aggregate
+// (about 25 per IdP) and the namespaces of a federation, with MaxElements
+// raised in proportion for a larger maxSize (MetadataMaxSize), so that an
+// aggregate may hold as many elements per byte as a 10 MiB one. The size
+// bounds the rest.
+func mdLimits(maxSize int) xmlsafe.Limits {
+	l := xmlsafe.MetadataLimits
+	if maxSize > MaxMetadataSize {
+		l.MaxElements = int(int64(l.MaxElements) * int64(maxSize) / MaxMetadataSize)
+	}
+	return l
+}
 
 // ParseMetadata reads the SAML 2.0 metadata of one identity provider: an
 // md:EntityDescriptor, or an md:EntitiesDescriptor in which exactly one
@@ -102,11 +133,13 @@ func mdLimits() xmlsafe.Limits { return xmlsafe.MetadataLimits }
 // several IdPs, the error says so; use ParseMetadataEntity to choose one.
 //
 // The document is parsed with the library's hardened XML parser (no DTDs,
-// no processing instructions, UTF-8 only, bounded depth and size). The IdP is
-// refused unless its IDPSSODescriptor supports the SAML 2.0 protocol, has a
-// SingleSignOnService with the HTTP-Redirect or HTTP-POST binding, and
-// publishes at least one signing certificate (a KeyDescriptor with
-// use="signing" or without use; encryption keys are never trusted for
+// no processing instructions, UTF-8 only, bounded depth and size), one
+// entity at a time: only the entities' IdP roles are kept while it is read,
+// so an aggregate costs about its own size in memory, not a tree of it.
+// The IdP is refused unless its IDPSSODescriptor supports the SAML 2.0
+// protocol, has a SingleSignOnService with the HTTP-Redirect or HTTP-POST
+// binding, and publishes at least one signing certificate (a KeyDescriptor
+// with use="signing" or without use; encryption keys are never trusted for
 // signatures). Every endpoint Location and ResponseLocation in the
 // IDPSSODescriptor must be an absolute http or https URL without user
 // information: one javascript:, data:, file: or relative URL rejects the whole
@@ -116,15 +149,19 @@ func mdLimits() xmlsafe.Limits { return xmlsafe.MetadataLimits }
 // cacheDuration of the enclosing EntitiesDescriptors, the EntityDescriptor and
 // the IDPSSODescriptor are returned in ValidUntil and CacheDuration.
 //
-// A ds:Signature on the metadata is ignored, not verified: the trust in the
-// returned certificates comes from how the administrator obtained the
-// document (an https URL of the IdP, a file downloaded from its admin
-// console). Apps that consume metadata from a third party, such as a
-// federation aggregate, must verify its signature before calling this.
+// Without the MetadataSigners option a ds:Signature on the metadata is
+// ignored, not verified: the trust in the returned certificates comes from
+// how the administrator obtained the document (an https URL of the IdP, a
+// file downloaded from its admin console). Metadata from a third party,
+// such as a federation aggregate, should be read with MetadataSigners and
+// the federation's signing certificate. The documents may be at most
+// MaxMetadataSize bytes unless MetadataMaxSize says otherwise; fetch options
+// (InsecureAllowHTTP) are ignored.
 //
 // Errors wrap ErrMetadata.
-func ParseMetadata(data []byte) (*IdentityProvider, error) {
-	idp, err := mdParseSingle(data, time.Now())
+func ParseMetadata(data []byte, opts ...MetadataOption) (*IdentityProvider, error) {
+	now := time.Now()
+	idp, err := mdParseSingle(mdReader(data, mdOptionsOf(opts), now), now)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
 	}
@@ -135,10 +172,12 @@ func ParseMetadata(data []byte) (*IdentityProvider, error) {
 // entityID (exactly) from an md:EntityDescriptor or from an
 // md:EntitiesDescriptor, which may nest further EntitiesDescriptors. It
 // applies the same checks as ParseMetadata, to that entity only: other
-// entities in the document are not examined. An entityID that appears more
-// than once is an error.
-func ParseMetadataEntity(data []byte, entityID string) (*IdentityProvider, error) {
-	idp, err := mdParseEntity(data, entityID, time.Now())
+// entities in the document are not examined beyond the XML rules (and the
+// signature, with MetadataSigners). An entityID that appears more than
+// once is an error.
+func ParseMetadataEntity(data []byte, entityID string, opts ...MetadataOption) (*IdentityProvider, error) {
+	now := time.Now()
+	idp, err := mdParseEntity(mdReader(data, mdOptionsOf(opts), now), entityID, now)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
 	}
@@ -150,10 +189,15 @@ func ParseMetadataEntity(data []byte, entityID string) (*IdentityProvider, error
 // md:IDPSSODescriptor. Each IdP gets the checks of ParseMetadata, and the call
 // fails as a whole, naming the entity, if one of them is unusable or if two
 // entities share an entityID: a partial list would silently drop an IdP.
-// The parsed XML tree is discarded before returning; each IdentityProvider
-// holds only its own strings and certificates.
-func ParseMetadataEntities(data []byte) ([]*IdentityProvider, error) {
-	idps, err := mdParseAll(data, time.Now())
+// (MetadataCache, which looks entities up one at a time, keeps the error
+// of an unusable entity to itself instead.) Each IdentityProvider holds
+// only its own strings and certificates: about 3.8 KB for an IdP with one
+// RSA-2048 certificate and four endpoints (bench: BenchmarkFederationAggregate,
+// where 10,000 IdPs in 45 MB take half the CPU of crewjam/saml's
+// xml.Unmarshal of the same aggregate).
+func ParseMetadataEntities(data []byte, opts ...MetadataOption) ([]*IdentityProvider, error) {
+	now := time.Now()
+	idps, err := mdParseAll(mdReader(data, mdOptionsOf(opts), now), now)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
 	}
@@ -161,7 +205,8 @@ func ParseMetadataEntities(data []byte) ([]*IdentityProvider, error) {
 }
 
 // mdEntity is one EntityDescriptor with the validity inherited from the
-// EntitiesDescriptors around it.
+// EntitiesDescriptors around it. Read from a stream, el holds only what
+// identityProvider and the error messages read (see mdStream).
 type mdEntity struct {
 	el       *etree.Element
 	validity mdValidity
@@ -169,7 +214,7 @@ type mdEntity struct {
 
 func (e mdEntity) entityID() string { return strings.TrimSpace(attrValue(e.el, "entityID")) }
 
-func (e mdEntity) isIdP() bool { return len(mdChildren(e.el, "IDPSSODescriptor")) > 0 }
+func (e mdEntity) isIdP() bool { return mdHasChild(e.el, "IDPSSODescriptor") }
 
 // mdValidity is the earliest validUntil and shortest cacheDuration seen on
 // the way from the document element down to an element.
@@ -207,316 +252,219 @@ func (v mdValidity) narrow(el *etree.Element, now time.Time) (mdValidity, error)
 	return v, nil
 }
 
-// mdEntities parses data and lists every EntityDescriptor in it.
-func mdEntities(data []byte, now time.Time) ([]mdEntity, error) {
-	if len(data) > MaxMetadataSize {
-		return nil, fmt.Errorf("document is %d bytes, more than the %d MiB limit", len(data), MaxMetadataSize>>20)
-	}
-	// A UTF-8 byte order mark changes nothing about how the document reads,
-	// and some IdPs serve metadata with one; xmlsafe refuses it in messages.
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	doc, err := xmlsafe.Parse(data, mdLimits())
-	if err != nil {
-		return nil, err
-	}
-	root := doc.Root()
-	if !mdIs(root, "EntityDescriptor") && !mdIs(root, "EntitiesDescriptor") {
-		return nil, fmt.Errorf("document element is <%s> in namespace %s, want md:EntityDescriptor or md:EntitiesDescriptor in %s",
-			root.Tag, mdQuote(root.NamespaceURI()), mdNamespace)
-	}
-	return mdCollect(root, mdValidity{}, now, nil)
-}
-
-// mdCollect appends the EntityDescriptors at or below el. Recursion depth is
-// bounded by the parser's MaxDepth.
-func mdCollect(el *etree.Element, v mdValidity, now time.Time, out []mdEntity) ([]mdEntity, error) {
-	if mdIs(el, "EntityDescriptor") {
-		return append(out, mdEntity{el: el, validity: v}), nil
-	}
+// narrowGroup is narrow for an EntitiesDescriptor, whose Name, when it has
+// one, the error names.
+func (v mdValidity) narrowGroup(el *etree.Element, now time.Time) (mdValidity, error) {
 	v, err := v.narrow(el, now)
 	if err != nil {
 		if name := attrValue(el, "Name"); name != "" {
 			err = fmt.Errorf("EntitiesDescriptor %s: %w", mdQuote(name), err)
 		}
-		return nil, err
+		return v, err
+	}
+	return v, nil
+}
+
+// mdEntities reads data and hands visit each EntityDescriptor in it, in
+// document order: from a Stream when the document is not to be verified,
+// else from the element its signature check returned (mdSigned). An error
+// from visit ends the read. What visit saw counts only once mdEntities
+// returned nil: the rest of the document may still be refused.
+func mdEntities(data []byte, o mdOptions, now time.Time, visit func(mdEntity) error) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	maxSize := o.maxSizeOrDefault()
+	if len(data) > maxSize {
+		return fmt.Errorf("document is %d bytes, more than the %s limit", len(data), mdSizeText(maxSize))
+	}
+	// A UTF-8 byte order mark changes nothing about how the document reads,
+	// and some IdPs serve metadata with one; xmlsafe refuses it in messages.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if len(o.signers) > 0 {
+		return mdSignedEntities(data, o, now, visit)
+	}
+	return mdStream(data, mdLimits(maxSize), now, visit)
+}
+
+// mdRead hands a visitor the entities of a document: mdReader's, or, in
+// tests, another reading of the same document.
+type mdRead func(visit func(mdEntity) error) error
+
+// mdReader reads data with mdEntities.
+func mdReader(data []byte, o mdOptions, now time.Time) mdRead {
+	return func(visit func(mdEntity) error) error { return mdEntities(data, o, now, visit) }
+}
+
+// mdCheckRoot refuses a document element other than md:EntityDescriptor
+// and md:EntitiesDescriptor; ns is its namespace URI.
+func mdCheckRoot(root *etree.Element, ns string) error {
+	if ns != mdNamespace || root.Tag != "EntityDescriptor" && root.Tag != "EntitiesDescriptor" {
+		return fmt.Errorf("document element is <%s> in namespace %s, want md:EntityDescriptor or md:EntitiesDescriptor in %s",
+			root.Tag, mdQuote(ns), mdNamespace)
+	}
+	return nil
+}
+
+// mdCollect hands visit the EntityDescriptors at or below el, a tree's
+// element: el itself, or the ones inside EntitiesDescriptors. Recursion
+// depth is bounded by the parser's MaxDepth.
+func mdCollect(el *etree.Element, v mdValidity, now time.Time, visit func(mdEntity) error) error {
+	if mdIs(el, "EntityDescriptor") {
+		return visit(mdEntity{el: el, validity: v})
+	}
+	v, err := v.narrowGroup(el, now)
+	if err != nil {
+		return err
 	}
 	for _, c := range el.ChildElements() {
 		if mdIs(c, "EntityDescriptor") || mdIs(c, "EntitiesDescriptor") {
-			if out, err = mdCollect(c, v, now, out); err != nil {
-				return nil, err
+			if err := mdCollect(c, v, now, visit); err != nil {
+				return err
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func mdParseSingle(data []byte, now time.Time) (*IdentityProvider, error) {
-	entities, err := mdEntities(data, now)
-	if err != nil {
-		return nil, err
-	}
-	var idps []mdEntity
-	for _, e := range entities {
-		if e.isIdP() {
-			idps = append(idps, e)
-		}
-	}
-	switch {
-	case len(idps) == 1:
-		return idps[0].identityProvider(now)
-	case len(idps) > 1:
-		return nil, fmt.Errorf("the document lists %d identity providers (%s); use ParseMetadataEntity to choose one by entityID",
-			len(idps), mdListIDs(idps))
-	case len(entities) == 1:
-		return nil, mdNotIdP(entities[0])
-	default:
-		return nil, fmt.Errorf("none of the %d entities in the document has an IDPSSODescriptor: it describes no identity provider", len(entities))
+// mdIdPList collects, for error messages, the number of IdP entities seen
+// and the entity IDs of the first few.
+type mdIdPList struct {
+	n   int
+	ids []string
+}
+
+// mdListMax is how many entity IDs an error message names.
+const mdListMax = 5
+
+func (l *mdIdPList) add(e mdEntity) {
+	l.n++
+	if len(l.ids) < mdListMax {
+		l.ids = append(l.ids, e.entityID())
 	}
 }
 
-func mdParseEntity(data []byte, entityID string, now time.Time) (*IdentityProvider, error) {
-	if entityID == "" {
-		return nil, errors.New("no entityID given to select")
-	}
-	entities, err := mdEntities(data, now)
-	if err != nil {
-		return nil, err
-	}
-	var match []mdEntity
-	var idps []mdEntity
-	for _, e := range entities {
-		if e.entityID() == entityID {
-			match = append(match, e)
-		}
-		if e.isIdP() {
-			idps = append(idps, e)
-		}
-	}
-	switch len(match) {
-	case 0:
-		if len(idps) == 0 {
-			return nil, fmt.Errorf("no entity %s in the document, which lists no identity provider", mdQuote(entityID))
-		}
-		return nil, fmt.Errorf("no entity %s in the document; it lists %d identity providers (%s)",
-			mdQuote(entityID), len(idps), mdListIDs(idps))
-	case 1:
-		if !match[0].isIdP() {
-			return nil, mdNotIdP(match[0])
-		}
-		return match[0].identityProvider(now)
-	default:
-		return nil, fmt.Errorf("entity %s appears %d times in the document", mdQuote(entityID), len(match))
-	}
-}
-
-func mdParseAll(data []byte, now time.Time) ([]*IdentityProvider, error) {
-	entities, err := mdEntities(data, now)
-	if err != nil {
-		return nil, err
-	}
-	var out []*IdentityProvider
-	seen := map[string]bool{}
-	for _, e := range entities {
-		if !e.isIdP() {
-			continue
-		}
-		idp, err := e.identityProvider(now)
-		if err != nil {
-			return nil, err
-		}
-		if seen[idp.EntityID] {
-			return nil, fmt.Errorf("entity %s appears more than once in the document", mdQuote(idp.EntityID))
-		}
-		seen[idp.EntityID] = true
-		out = append(out, idp)
-	}
-	if len(out) == 0 {
-		if len(entities) == 1 {
-			return nil, mdNotIdP(entities[0])
-		}
-		return nil, fmt.Errorf("none of the %d entities in the document has an IDPSSODescriptor: it describes no identity provider", len(entities))
-	}
-	return out, nil
-}
-
-func mdNotIdP(e mdEntity) error {
-	hint := ""
-	if len(mdChildren(e.el, "SPSSODescriptor")) > 0 {
-		hint = "; this is service provider metadata, not the IdP's"
-	}
-	return fmt.Errorf("entity %s has no IDPSSODescriptor%s", mdQuote(e.entityID()), hint)
-}
-
-// mdListIDs names up to five entities for an error message.
-func mdListIDs(entities []mdEntity) string {
-	const max = 5
+// String names up to five entities.
+func (l *mdIdPList) String() string {
 	var ids []string
-	for i, e := range entities {
-		if i == max {
-			ids = append(ids, fmt.Sprintf("and %d more", len(entities)-max))
-			break
-		}
-		ids = append(ids, mdQuote(e.entityID()))
+	for _, id := range l.ids {
+		ids = append(ids, mdQuote(id))
+	}
+	if l.n > len(l.ids) {
+		ids = append(ids, fmt.Sprintf("and %d more", l.n-len(l.ids)))
 	}
 	return strings.Join(ids, ", ")
 }
 
-// identityProvider extracts and checks one IdP entity.
-func (e mdEntity) identityProvider(now time.Time) (*IdentityProvider, error) {
-	id := e.entityID()
+func mdParseSingle(read mdRead, now time.Time) (*IdentityProvider, error) {
+	var first, only mdEntity
+	var idps mdIdPList
+	entities := 0
+	err := read(func(e mdEntity) error {
+		if entities++; entities == 1 {
+			only = e
+		}
+		if e.isIdP() {
+			if idps.n == 0 {
+				first = e
+			}
+			idps.add(e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case id == "":
-		return nil, errors.New("an EntityDescriptor has an empty or missing entityID")
-	case len(id) > mdMaxEntityIDLength:
-		return nil, fmt.Errorf("entityID %s is longer than %d characters", mdQuote(id), mdMaxEntityIDLength)
+	case idps.n == 1:
+		return first.identityProvider(now)
+	case idps.n > 1:
+		return nil, fmt.Errorf("the document lists %d identity providers (%s); use ParseMetadataEntity to choose one by entityID",
+			idps.n, &idps)
+	case entities == 1:
+		return nil, mdNotIdP(only)
+	default:
+		return nil, fmt.Errorf("none of the %d entities in the document has an IDPSSODescriptor: it describes no identity provider", entities)
 	}
-	idp, err := e.extract(id, now)
+}
+
+func mdParseEntity(read mdRead, entityID string, now time.Time) (*IdentityProvider, error) {
+	if entityID == "" {
+		return nil, errors.New("no entityID given to select")
+	}
+	var match mdEntity
+	var idps mdIdPList
+	matches := 0
+	err := read(func(e mdEntity) error {
+		if e.entityID() == entityID {
+			if matches++; matches == 1 {
+				match = e
+			}
+		}
+		if e.isIdP() {
+			idps.add(e)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("entity %s: %w", mdQuote(id), err)
+		return nil, err
 	}
-	return idp, nil
+	switch matches {
+	case 0:
+		if idps.n == 0 {
+			return nil, fmt.Errorf("no entity %s in the document, which lists no identity provider", mdQuote(entityID))
+		}
+		return nil, fmt.Errorf("no entity %s in the document; it lists %d identity providers (%s)",
+			mdQuote(entityID), idps.n, &idps)
+	case 1:
+		if !match.isIdP() {
+			return nil, mdNotIdP(match)
+		}
+		return match.identityProvider(now)
+	default:
+		return nil, fmt.Errorf("entity %s appears %d times in the document", mdQuote(entityID), matches)
+	}
 }
 
-func (e mdEntity) extract(id string, now time.Time) (*IdentityProvider, error) {
-	v, err := e.validity.narrow(e.el, now)
+func mdParseAll(read mdRead, now time.Time) ([]*IdentityProvider, error) {
+	var out []*IdentityProvider
+	var only mdEntity
+	seen := map[string]bool{}
+	entities := 0
+	err := read(func(e mdEntity) error {
+		if entities++; entities == 1 {
+			only = e
+		}
+		if !e.isIdP() {
+			return nil
+		}
+		idp, err := e.identityProvider(now)
+		if err != nil {
+			return err
+		}
+		if seen[idp.EntityID] {
+			return fmt.Errorf("entity %s appears more than once in the document", mdQuote(idp.EntityID))
+		}
+		seen[idp.EntityID] = true
+		out = append(out, idp)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	var role *etree.Element
-	roles := mdChildren(e.el, "IDPSSODescriptor")
-	for _, r := range roles {
-		if !slices.Contains(strings.Fields(attrValue(r, "protocolSupportEnumeration")), mdSAML2Protocol) {
-			continue
+	if len(out) == 0 {
+		if entities == 1 {
+			return nil, mdNotIdP(only)
 		}
-		if role != nil {
-			return nil, errors.New("more than one IDPSSODescriptor supports SAML 2.0")
-		}
-		role = r
+		return nil, fmt.Errorf("none of the %d entities in the document has an IDPSSODescriptor: it describes no identity provider", entities)
 	}
-	if role == nil {
-		return nil, fmt.Errorf("its IDPSSODescriptor does not support SAML 2.0: protocolSupportEnumeration is %s, which lacks %s",
-			mdQuote(attrValue(roles[0], "protocolSupportEnumeration")), mdSAML2Protocol)
-	}
-	if v, err = v.narrow(role, now); err != nil {
-		return nil, err
-	}
-	idp := &IdentityProvider{EntityID: id, ValidUntil: v.until, CacheDuration: v.cache}
-	if idp.WantAuthnRequestsSigned, err = mdBool(role, "WantAuthnRequestsSigned"); err != nil {
-		return nil, err
-	}
-	encryptionOnly := 0
-	for _, c := range role.ChildElements() {
-		if c.NamespaceURI() != mdNamespace {
-			continue
-		}
-		switch c.Tag {
-		case "KeyDescriptor":
-			switch use := attrValue(c, "use"); use {
-			case "", "signing":
-				if idp.Certificates, err = mdKeyDescriptorCerts(c, idp.Certificates); err != nil {
-					return nil, err
-				}
-			case "encryption":
-				encryptionOnly += len(mdX509Certificates(c))
-			default:
-				return nil, fmt.Errorf("KeyDescriptor use=%s, want \"signing\", \"encryption\" or no use", mdQuote(use))
-			}
-		case "SingleSignOnService", "SingleLogoutService":
-			ep, err := mdEndpoint(c)
-			if err != nil {
-				return nil, err
-			}
-			if c.Tag == "SingleSignOnService" {
-				idp.SingleSignOnServices = append(idp.SingleSignOnServices, ep)
-			} else {
-				idp.SingleLogoutServices = append(idp.SingleLogoutServices, ep)
-			}
-		case "NameIDFormat":
-			if f := strings.TrimSpace(mdText(c)); f != "" {
-				idp.NameIDFormats = append(idp.NameIDFormats, mdIntern(f))
-			}
-		default:
-			// ArtifactResolutionService, ManageNameIDService...: unused, but
-			// a bad URL there still says the document cannot be trusted.
-			if _, ok := attr(c, "Location"); ok {
-				if _, err := mdEndpoint(c); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	if idp.SingleSignOnService(BindingHTTPRedirect) == nil && idp.SingleSignOnService(BindingHTTPPost) == nil {
-		found := "none"
-		if len(idp.SingleSignOnServices) > 0 {
-			var bs []string
-			for _, ep := range idp.SingleSignOnServices {
-				bs = append(bs, ep.Binding)
-			}
-			found = strings.Join(bs, ", ")
-		}
-		return nil, fmt.Errorf("no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding (found: %s)", found)
-	}
-	if len(idp.Certificates) == 0 {
-		msg := `no signing certificate: no KeyDescriptor with use="signing" (or without use) holds a ds:X509Certificate`
-		if encryptionOnly > 0 {
-			msg += fmt.Sprintf("; %d certificate(s) published with use=\"encryption\" were ignored, since a key meant for encryption is not trusted for signatures", encryptionOnly)
-		}
-		return nil, errors.New(msg)
-	}
-	return idp, nil
+	return slices.Clip(out), nil
 }
 
-// mdX509Certificates returns the ds:X509Certificate elements of a
-// KeyDescriptor (KeyInfo/X509Data/X509Certificate).
-func mdX509Certificates(kd *etree.Element) []*etree.Element {
-	var out []*etree.Element
-	for _, ki := range mdChildrenNS(kd, mdDSNamespace, "KeyInfo") {
-		for _, xd := range mdChildrenNS(ki, mdDSNamespace, "X509Data") {
-			out = append(out, mdChildrenNS(xd, mdDSNamespace, "X509Certificate")...)
-		}
+func mdNotIdP(e mdEntity) error {
+	hint := ""
+	if mdHasChild(e.el, "SPSSODescriptor") {
+		hint = "; this is service provider metadata, not the IdP's"
 	}
-	return out
-}
-
-// mdKeyDescriptorCerts parses the certificates of a signing KeyDescriptor
-// and appends the ones not already in certs.
-func mdKeyDescriptorCerts(kd *etree.Element, certs []*x509.Certificate) ([]*x509.Certificate, error) {
-	for _, el := range mdX509Certificates(kd) {
-		if len(el.ChildElements()) > 0 {
-			return nil, errors.New("ds:X509Certificate contains an element, want base64 text")
-		}
-		der, err := mdDecodeBase64(mdText(el))
-		if err != nil {
-			return nil, fmt.Errorf("ds:X509Certificate is not valid base64: %w", err)
-		}
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			return nil, fmt.Errorf("ds:X509Certificate cannot be parsed: %w", err)
-		}
-		if !slices.ContainsFunc(certs, cert.Equal) {
-			certs = append(certs, cert)
-		}
-	}
-	return certs, nil
-}
-
-// mdEndpoint reads an md:EndpointType element and checks its URLs.
-func mdEndpoint(el *etree.Element) (Endpoint, error) {
-	ep := Endpoint{
-		Binding:          mdIntern(strings.TrimSpace(attrValue(el, "Binding"))),
-		Location:         strings.TrimSpace(attrValue(el, "Location")),
-		ResponseLocation: strings.TrimSpace(attrValue(el, "ResponseLocation")),
-	}
-	if ep.Binding == "" {
-		return ep, fmt.Errorf("%s has no Binding", el.Tag)
-	}
-	if err := mdCheckURL(ep.Location); err != nil {
-		return ep, fmt.Errorf("%s (%s) Location: %w", el.Tag, ep.Binding, err)
-	}
-	if ep.ResponseLocation != "" {
-		if err := mdCheckURL(ep.ResponseLocation); err != nil {
-			return ep, fmt.Errorf("%s (%s) ResponseLocation: %w", el.Tag, ep.Binding, err)
-		}
-	}
-	return ep, nil
+	return fmt.Errorf("entity %s has no IDPSSODescriptor%s", mdQuote(e.entityID()), hint)
 }

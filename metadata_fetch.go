@@ -25,64 +25,102 @@ const DefaultMetadataTimeout = 30 * time.Second
 //
 // client nil means a client with a DefaultMetadataTimeout timeout. If ctx has
 // no deadline, DefaultMetadataTimeout applies. The body may be at most
-// MaxMetadataSize bytes. Every error wraps ErrMetadata and says what was
-// fetched and what came back: the HTTP status and the start of the body for
-// a non-2xx answer, the Content-Type when the body is an HTML page or not
-// XML (a login page or a wrong URL, typically).
+// MaxMetadataSize bytes, or what MetadataMaxSize says. Every error wraps
+// ErrMetadata and says what was fetched and what came back: the HTTP status
+// and the start of the body for a non-2xx answer, the Content-Type when the
+// body is an HTML page or not XML (a login page or a wrong URL, typically).
 //
-// Trust in the returned certificates rests on the transport, since the
-// metadata's own signature is not verified (see ParseMetadata): whoever can
-// change the metadata in transit can put in their own signing key and sign
-// in as anyone. So the URL must be https. Plain http is fetched only from
-// this machine, for development IdPs: the host must be "localhost" or a
-// loopback address (127.0.0.0/8, ::1) and the connection must really go to
-// a loopback address (a client whose proxy or resolver sends it elsewhere is
-// refused), since such traffic never crosses a network. Anything else on
-// http needs the InsecureAllowHTTP option. Redirects follow the same rule,
-// and are refused to schemes other than http and https and from https down
-// to http, with or without the option.
+// Unless MetadataSigners is given, trust in the returned certificates rests
+// on the transport, since the metadata's own signature is not verified (see
+// ParseMetadata): whoever can change the metadata in transit can put in
+// their own signing key and sign in as anyone. So the URL must be https.
+// Plain http is fetched only from this machine, for development IdPs: the
+// host must be "localhost" or a loopback address (127.0.0.0/8, ::1) and the
+// connection must really go to a loopback address (a client whose proxy or
+// resolver sends it elsewhere is refused), since such traffic never
+// crosses a network. Anything else on http needs the InsecureAllowHTTP
+// option, or MetadataSigners. Redirects follow the same rule, and are
+// refused to schemes other than http and https and from https down to
+// http, with or without the options.
 //
-// metadataURL is fetched as given; apps that let untrusted users supply it
-// should pass a client whose dialer refuses internal addresses.
-func FetchMetadata(ctx context.Context, client *http.Client, metadataURL string, opts ...FetchMetadataOption) (*IdentityProvider, error) {
-	var o mdFetchOptions
-	for _, opt := range opts {
-		opt(&o)
+// metadataURL is fetched as given. Apps that let untrusted users supply it
+// (a tenant's admin, in a multi-tenant app) should pass a client whose
+// dialer refuses internal addresses: see RefuseInternalAddress.
+func FetchMetadata(ctx context.Context, client *http.Client, metadataURL string, opts ...MetadataOption) (*IdentityProvider, error) {
+	o := mdOptionsOf(opts)
+	resp, err := mdGet(ctx, client, metadataURL, DefaultMetadataTimeout, o, mdValidators{})
+	if err != nil {
+		return nil, err
 	}
-	return mdFetch(ctx, client, metadataURL, DefaultMetadataTimeout, o)
+	now := time.Now()
+	idp, err := mdParseSingle(mdReader(resp.body, o, now), now)
+	if err != nil {
+		return nil, resp.parseError(err)
+	}
+	return idp, nil
 }
 
-// FetchMetadataOption changes how FetchMetadata fetches.
-type FetchMetadataOption func(*mdFetchOptions)
-
-type mdFetchOptions struct {
-	insecureHTTP bool
+// FetchMetadataEntity is FetchMetadata for one identity provider of a
+// document that lists several, such as a federation's aggregate: it parses
+// the body with ParseMetadataEntity. An aggregate usually needs
+// MetadataMaxSize, and should be verified with MetadataSigners.
+func FetchMetadataEntity(ctx context.Context, client *http.Client, metadataURL, entityID string, opts ...MetadataOption) (*IdentityProvider, error) {
+	o := mdOptionsOf(opts)
+	resp, err := mdGet(ctx, client, metadataURL, DefaultMetadataTimeout, o, mdValidators{})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	idp, err := mdParseEntity(mdReader(resp.body, o, now), entityID, now)
+	if err != nil {
+		return nil, resp.parseError(err)
+	}
+	return idp, nil
 }
 
-// InsecureAllowHTTP lets FetchMetadata fetch plain http URLs on any host,
-// and follow redirects to them (never from https). Anyone on the network
-// path can then swap in their own signing key and sign in as any user:
-// only for an IdP on a network the app fully trusts, never over the
-// internet. http on localhost and loopback addresses needs no option.
-func InsecureAllowHTTP() FetchMetadataOption {
-	return func(o *mdFetchOptions) { o.insecureHTTP = true }
+// mdValidators are the HTTP validators of a document fetched before; a
+// fetch that sends them may get 304 Not Modified instead of the body.
+type mdValidators struct {
+	etag, lastModified string
 }
 
-func mdFetch(ctx context.Context, client *http.Client, metadataURL string, timeout time.Duration, o mdFetchOptions) (*IdentityProvider, error) {
+// mdResponse is a fetched metadata document.
+type mdResponse struct {
+	body        []byte
+	contentType string
+	shown       string // the URL, redacted, and where it redirected to
+	validators  mdValidators
+	notModified bool // 304: the document fetched before is still current
+}
+
+// parseError reports a body that does not parse.
+func (r *mdResponse) parseError(err error) error {
+	return fmt.Errorf("%w: fetched from %s (Content-Type %q): %w", ErrMetadata, r.shown, r.contentType, err)
+}
+
+// mdGet fetches the document at metadataURL with the rules of FetchMetadata,
+// within timeout unless ctx has a deadline; with validators, it may come
+// back notModified instead.
+func mdGet(ctx context.Context, client *http.Client, metadataURL string, timeout time.Duration, o mdOptions, cond mdValidators) (*mdResponse, error) {
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
+	}
+	maxSize := o.maxSizeOrDefault()
 	u, err := url.Parse(metadataURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: metadata URL %s is not an absolute http or https URL", ErrMetadata, mdQuote(metadataURL))
 	}
 	shown := u.Redacted()
-	if u.Scheme == "http" && !o.insecureHTTP && !mdLoopbackHost(u.Hostname()) {
+	anyHTTP := o.insecureHTTP || len(o.signers) > 0
+	if u.Scheme == "http" && !anyHTTP && !mdLoopbackHost(u.Hostname()) {
 		return nil, fmt.Errorf("%w: metadata URL %s is plain http, so anyone on the network path could swap in their own signing key; "+
-			"use https (plain http is fetched only from localhost or a loopback address, unless InsecureAllowHTTP is given)", ErrMetadata, shown)
+			"use https (plain http is fetched only from localhost or a loopback address, unless InsecureAllowHTTP or MetadataSigners is given)", ErrMetadata, shown)
 	}
 	if client == nil {
 		client = &http.Client{Timeout: timeout}
 	}
 	var peer *mdPeer
-	if !o.insecureHTTP {
+	if !anyHTTP {
 		peer = new(mdPeer)
 		ctx = httptrace.WithClientTrace(ctx, peer.trace())
 	}
@@ -98,6 +136,12 @@ func mdFetch(ctx context.Context, client *http.Client, metadataURL string, timeo
 		return nil, fmt.Errorf("%w: fetching %s: %w", ErrMetadata, shown, err)
 	}
 	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1")
+	if cond.etag != "" {
+		req.Header.Set("If-None-Match", cond.etag)
+	}
+	if cond.lastModified != "" {
+		req.Header.Set("If-Modified-Since", cond.lastModified)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -113,34 +157,36 @@ func mdFetch(ctx context.Context, client *http.Client, metadataURL string, timeo
 	if err := peer.check(resp.Request.URL); err != nil {
 		return nil, fmt.Errorf("%w: fetching %s: %w", ErrMetadata, shown, err)
 	}
-	ctype := resp.Header.Get("Content-Type")
+	out := &mdResponse{contentType: resp.Header.Get("Content-Type"), shown: shown}
+	if resp.StatusCode == http.StatusNotModified && cond != (mdValidators{}) {
+		out.notModified, out.validators = true, cond
+		return out, nil
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		head := make([]byte, 200)
 		n, _ := io.ReadFull(resp.Body, head)
 		return nil, fmt.Errorf("%w: fetching %s: HTTP status %s (Content-Type %q), body starts %q",
-			ErrMetadata, shown, resp.Status, ctype, mdPrintableASCII(head[:n]))
+			ErrMetadata, shown, resp.Status, out.contentType, mdPrintableASCII(head[:n]))
 	}
-	if resp.ContentLength > MaxMetadataSize {
-		return nil, fmt.Errorf("%w: fetching %s: response body of %d bytes exceeds the %d MiB limit for metadata",
-			ErrMetadata, shown, resp.ContentLength, MaxMetadataSize>>20)
+	if resp.ContentLength > int64(maxSize) {
+		return nil, fmt.Errorf("%w: fetching %s: response body of %d bytes exceeds the %s limit for metadata",
+			ErrMetadata, shown, resp.ContentLength, mdSizeText(maxSize))
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxMetadataSize+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(maxSize)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: fetching %s: reading the response body: %w", ErrMetadata, shown, err)
 	}
-	if len(body) > MaxMetadataSize {
-		return nil, fmt.Errorf("%w: fetching %s: response body exceeds the %d MiB limit for metadata",
-			ErrMetadata, shown, MaxMetadataSize>>20)
+	if len(body) > maxSize {
+		return nil, fmt.Errorf("%w: fetching %s: response body exceeds the %s limit for metadata",
+			ErrMetadata, shown, mdSizeText(maxSize))
 	}
-	if what := mdSniffNonMetadata(ctype, body); what != "" {
+	if what := mdSniffNonMetadata(out.contentType, body); what != "" {
 		return nil, fmt.Errorf("%w: fetching %s: got %s (Content-Type %q), not SAML metadata; check the metadata URL (body starts %q)",
-			ErrMetadata, shown, what, ctype, mdPrintableASCII(body[:min(len(body), 200)]))
+			ErrMetadata, shown, what, out.contentType, mdPrintableASCII(body[:min(len(body), 200)]))
 	}
-	idp, err := mdParseSingle(body, time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("%w: fetched from %s (Content-Type %q): %w", ErrMetadata, shown, ctype, err)
-	}
-	return idp, nil
+	out.body = body
+	out.validators = mdValidators{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
+	return out, nil
 }
 
 // mdCheckRedirect refuses redirects to schemes other than http and https,

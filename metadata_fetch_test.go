@@ -224,7 +224,7 @@ func TestFetchMetadataTimeouts(t *testing.T) {
 	t.Run("default deadline when the context has none", func(t *testing.T) {
 		// A client without its own timeout: only the default deadline can stop it.
 		start := time.Now()
-		_, err := mdFetch(context.Background(), &http.Client{}, slow.URL, 100*time.Millisecond, mdFetchOptions{})
+		_, err := mdGet(context.Background(), &http.Client{}, slow.URL, 100*time.Millisecond, mdOptions{}, mdValidators{})
 		require.ErrorIs(t, err, ErrMetadata)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Less(t, time.Since(start), 5*time.Second)
@@ -234,7 +234,7 @@ func TestFetchMetadataTimeouts(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		start := time.Now()
-		_, err := mdFetch(ctx, nil, slow.URL, 100*time.Millisecond, mdFetchOptions{})
+		_, err := mdGet(ctx, nil, slow.URL, 100*time.Millisecond, mdOptions{}, mdValidators{})
 		require.ErrorIs(t, err, ErrMetadata)
 		assert.Contains(t, err.Error(), "Client.Timeout")
 		assert.Less(t, time.Since(start), 5*time.Second)

@@ -659,7 +659,7 @@ func TestParseMetadataRejects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := tt.doc(t)
 			for name, parse := range map[string]func([]byte) (*IdentityProvider, error){
-				"ParseMetadata": ParseMetadata,
+				"ParseMetadata": func(b []byte) (*IdentityProvider, error) { return ParseMetadata(b) },
 				"ParseMetadataEntity": func(b []byte) (*IdentityProvider, error) {
 					return ParseMetadataEntity(b, "https://idp.example.com/metadata")
 				},

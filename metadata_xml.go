@@ -3,7 +3,9 @@ package saml2sp
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,23 +35,48 @@ func mdIs(el *etree.Element, local string) bool {
 	return el.Tag == local && el.NamespaceURI() == mdNamespace
 }
 
+// mdChildren returns el's child elements named local in the metadata
+// namespace.
 func mdChildren(el *etree.Element, local string) []*etree.Element {
-	return mdChildrenNS(el, mdNamespace, local)
+	return slices.Collect(mdChildSeq(el, mdNamespace, local))
 }
 
+// mdChildrenNS returns el's child elements named local in namespace ns.
 func mdChildrenNS(el *etree.Element, ns, local string) []*etree.Element {
-	var out []*etree.Element
-	for _, c := range el.ChildElements() {
-		if c.Tag == local && c.NamespaceURI() == ns {
-			out = append(out, c)
+	return slices.Collect(mdChildSeq(el, ns, local))
+}
+
+// mdChildSeq yields el's child elements named local in namespace ns,
+// without building a slice of them (an aggregate has 10,000 entities).
+func mdChildSeq(el *etree.Element, ns, local string) iter.Seq[*etree.Element] {
+	return func(yield func(*etree.Element) bool) {
+		for _, t := range el.Child {
+			if c, ok := t.(*etree.Element); ok && c.Tag == local && c.NamespaceURI() == ns {
+				if !yield(c) {
+					return
+				}
+			}
 		}
 	}
-	return out
+}
+
+// mdHasChild reports whether el has a child element named local in the
+// metadata namespace.
+func mdHasChild(el *etree.Element, local string) bool {
+	for range mdChildSeq(el, mdNamespace, local) {
+		return true
+	}
+	return false
 }
 
 // mdText returns all the character data directly inside el (comments are
 // skipped, CDATA sections included).
 func mdText(el *etree.Element) string {
+	if len(el.Child) == 1 {
+		if cd, ok := el.Child[0].(*etree.CharData); ok {
+			return cd.Data // the usual case, without a copy
+		}
+	}
 	var b strings.Builder
 	for _, t := range el.Child {
 		if cd, ok := t.(*etree.CharData); ok {

@@ -181,6 +181,14 @@ func (sp *SP) verifySignature(el, sigEl *etree.Element, what string, policy xmld
 	case errors.Is(err, xmldsig.ErrStructure):
 		return nil, wrapf(ErrSignature, err, "%s", what)
 	case err != nil:
+		if errors.Is(err, xmldsig.ErrUnknownKey) {
+			// Signed with a key the metadata does not list: perhaps the
+			// IdP rolled its key over. Fetch its metadata again (in the
+			// background, rate-limited) when it came from a URL; this
+			// message stays refused, never verified again with keys
+			// fetched because of it.
+			sp.cfg.IdP.keyMiss()
+		}
 		return nil, wrapf(ErrSignature, err, "%s signature does not verify with the %d certificate(s) in the metadata of IdP %q", what, len(sp.cfg.IdP.Certificates), sp.cfg.IdP.EntityID)
 	}
 	// goxmldsig returns the re-parsed element; make sure it is still the one

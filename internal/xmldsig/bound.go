@@ -47,6 +47,54 @@ const (
 	MaxNamespaceBytes = MaxSignedElements * 64
 )
 
+// Bounds are the limits prepare checks a signed element against, so that
+// a signed element of another kind than a message (SAML metadata) can get
+// limits of its own without loosening the message ones.
+type Bounds struct {
+	// Elements bounds the elements inside the signed element, itself
+	// included (MaxSignedElements).
+	Elements int
+	// NamespacePrefixes bounds the distinct prefixes declared in and
+	// around it (MaxNamespacePrefixes); at most 64.
+	NamespacePrefixes int
+	// Attributes bounds the attributes of one element (MaxAttributes).
+	Attributes int
+	// NamespaceBytes bounds the copied namespace declarations
+	// (MaxNamespaceBytes).
+	NamespaceBytes int
+}
+
+// MessageBounds are the bounds Verify applies: the constants above, sized
+// for SAML messages.
+var MessageBounds = Bounds{
+	Elements:          MaxSignedElements,
+	NamespacePrefixes: MaxNamespacePrefixes,
+	Attributes:        MaxAttributes,
+	NamespaceBytes:    MaxNamespaceBytes,
+}
+
+// MetadataBounds returns the bounds for a signed SAML metadata document of
+// at most size bytes that the hardened parser read with at least
+// bytesPerNode bytes per node (xmlsafe.Limits.BytesPerNode): a federation
+// aggregate holds hundreds of thousands of elements and declares the
+// namespaces of its extensions (mdui, mdrpi, mdattr, shibmd, ...).
+//
+//   - Elements: as many as the parser can have let through, one per
+//     bytesPerNode bytes plus xmlsafe's allowance; the size is the bound.
+//   - NamespacePrefixes: 64, the most the walk can count, against 8 to 12
+//     in real aggregates (whose aggregators declare them once, on the
+//     document element).
+//   - Attributes: 64, xmlsafe.MetadataLimits' MaxAttributes.
+//   - NamespaceBytes: 64 per element, as for messages.
+//
+// Canonicalization costs about elements times prefixes in scope, so the
+// size the caller allows is what bounds the work; it only runs once the
+// signature over SignedInfo verified with a pinned key.
+func MetadataBounds(size, bytesPerNode int) Bounds {
+	elements := 256 + size/max(bytesPerNode, 1)
+	return Bounds{Elements: elements, NamespacePrefixes: 64, Attributes: 64, NamespaceBytes: elements * 64}
+}
+
 // ErrLimit is wrapped by the errors for a signed element beyond one of the
 // bounds above.
 var ErrLimit = errors.New("signed element too large")
@@ -75,8 +123,11 @@ type size struct {
 // Comments inside a ds:Signature, el's own or a nested one, are refused
 // instead, as Check refuses them: removing them here would hide them from
 // the Check of an inner signature that runs after this outer one.
-func prepare(el *etree.Element) (size, error) {
+func prepare(el *etree.Element, b Bounds) (size, error) {
 	const _ uint = 64 - MaxNamespacePrefixes // prefix sets fit in a uint64
+	if b.NamespacePrefixes > 64 {
+		return size{}, fmt.Errorf("xmldsig: Bounds.NamespacePrefixes %d exceeds 64", b.NamespacePrefixes)
+	}
 	// Prefixes are numbered in the order they are first declared, so that
 	// sets of them are bit masks.
 	type frame struct {
@@ -110,22 +161,22 @@ func prepare(el *etree.Element) (size, error) {
 	for len(stack) > 0 {
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if sz.elements++; sz.elements > MaxSignedElements {
-			return sz, limit("more than %d elements", MaxSignedElements)
+		if sz.elements++; sz.elements > b.Elements {
+			return sz, limit("more than %d elements", b.Elements)
 		}
 		var declared, used uint64
 		attrs := 0
 		for _, a := range f.el.Attr {
 			prefix, isDecl := declaration(a)
 			if !isDecl {
-				if attrs++; attrs > MaxAttributes {
-					return sz, limit("%s has more than %d attributes", f.el.FullTag(), MaxAttributes)
+				if attrs++; attrs > b.Attributes {
+					return sz, limit("%s has more than %d attributes", f.el.FullTag(), b.Attributes)
 				}
 				continue
 			}
 			if !isDeclared(prefix) {
-				if len(prefixes) == MaxNamespacePrefixes {
-					return sz, limit("more than %d namespace prefixes declared in and around it", MaxNamespacePrefixes)
+				if len(prefixes) == b.NamespacePrefixes {
+					return sz, limit("more than %d namespace prefixes declared in and around it", b.NamespacePrefixes)
 				}
 				prefixes[prefix] = len(prefixes)
 			}
@@ -180,8 +231,8 @@ func prepare(el *etree.Element) (size, error) {
 			stripComments(f.el, comments)
 		}
 	}
-	if sz.namespaceBytes = redeclared * longest; sz.namespaceBytes > MaxNamespaceBytes {
-		return sz, limit("its canonical form could repeat %d bytes of namespace declarations, more than %d", sz.namespaceBytes, MaxNamespaceBytes)
+	if sz.namespaceBytes = redeclared * longest; sz.namespaceBytes > b.NamespaceBytes {
+		return sz, limit("its canonical form could repeat %d bytes of namespace declarations, more than %d", sz.namespaceBytes, b.NamespaceBytes)
 	}
 	return sz, nil
 }

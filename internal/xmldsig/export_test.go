@@ -12,7 +12,7 @@ type Size struct{ Elements, Prefixes, Attributes, NamespaceBytes int }
 // Prepare runs the steps of Verify that ready el for goxmldsig (KeyInfo
 // removal, inherited namespaces, bounds, comment stripping).
 func Prepare(el *etree.Element, sig *Signature) (Size, error) {
-	sz, err := prepareSigned(el, sig)
+	sz, err := prepareSigned(el, sig, MessageBounds)
 	return Size{sz.elements, sz.prefixes, sz.attributes, sz.namespaceBytes}, err
 }
 
@@ -27,7 +27,7 @@ func SelectKey(sig *Signature, trusted []*x509.Certificate) (*x509.Certificate, 
 // VerifyObserved is Verify with observe called with the certificate of
 // each goxmldsig Validate, just before it runs.
 func VerifyObserved(el *etree.Element, sig *Signature, trusted []*x509.Certificate, observe func(*x509.Certificate)) (*etree.Element, *x509.Certificate, error) {
-	v := verifier{validate: func(el *etree.Element, cert *x509.Certificate) (*etree.Element, error) {
+	v := verifier{bounds: MessageBounds, validate: func(el *etree.Element, cert *x509.Certificate) (*etree.Element, error) {
 		observe(cert)
 		return validate(el, cert)
 	}}

@@ -33,7 +33,7 @@ func selectKey(sig *Signature, trusted []*x509.Certificate) (*x509.Certificate, 
 			return cert, nil
 		}
 	}
-	return nil, fmt.Errorf("%w (SignedInfo verifies with none of the %d trusted certificate(s))", ErrNoTrustedKey, len(trusted))
+	return nil, unknownKeyError{trusted: len(trusted)}
 }
 
 // keyOrder puts the trusted certificate named in KeyInfo first; the others

@@ -12,6 +12,28 @@ import (
 // ErrNoTrustedKey means no trusted certificate verified the signature.
 var ErrNoTrustedKey = errors.New("signature does not verify with any trusted certificate")
 
+// ErrUnknownKey is matched, together with ErrNoTrustedKey, by the error
+// of a signature whose SignedInfo verifies with none of the trusted
+// certificates: it was made with another key (an IdP that rolled its key
+// over, or anyone at all). A signature whose SignedInfo verifies but whose
+// digest does not match is ErrNoTrustedKey alone: the key is known, the
+// content changed.
+var ErrUnknownKey = errors.New("signed with a key that is not trusted")
+
+// unknownKeyError is selectKey's error when no trusted key verifies the
+// SignedInfo. Its text is ErrNoTrustedKey's with the count.
+type unknownKeyError struct{ trusted int }
+
+// Error implements error.
+func (e unknownKeyError) Error() string {
+	return fmt.Sprintf("%v (SignedInfo verifies with none of the %d trusted certificate(s))", ErrNoTrustedKey, e.trusted)
+}
+
+// Is makes the error match ErrNoTrustedKey and ErrUnknownKey.
+func (e unknownKeyError) Is(target error) bool {
+	return target == ErrNoTrustedKey || target == ErrUnknownKey
+}
+
 // Verify checks the enveloped signature sig (already passed through Check)
 // of el against the trusted certificates, and returns the element that
 // goxmldsig re-parsed from the exact canonical bytes it digested, together
@@ -32,20 +54,27 @@ var ErrNoTrustedKey = errors.New("signature does not verify with any trusted cer
 // the signed bytes anyway). Callers must verify an outer signature before
 // an inner one.
 func Verify(el *etree.Element, sig *Signature, trusted []*x509.Certificate) (*etree.Element, *x509.Certificate, error) {
-	return verifier{validate: validate}.verify(el, sig, trusted)
+	return verifier{validate: validate, bounds: MessageBounds}.verify(el, sig, trusted)
+}
+
+// VerifyBounded is Verify with the bounds b instead of MessageBounds, for
+// signed elements that are not SAML messages (MetadataBounds).
+func VerifyBounded(el *etree.Element, sig *Signature, trusted []*x509.Certificate, b Bounds) (*etree.Element, *x509.Certificate, error) {
+	return verifier{validate: validate, bounds: b}.verify(el, sig, trusted)
 }
 
 // verifier carries the one call into goxmldsig, so that the package's
 // tests can see how often, and with which certificate, it runs.
 type verifier struct {
 	validate func(el *etree.Element, cert *x509.Certificate) (*etree.Element, error)
+	bounds   Bounds
 }
 
 func (v verifier) verify(el *etree.Element, sig *Signature, trusted []*x509.Certificate) (*etree.Element, *x509.Certificate, error) {
 	if len(trusted) == 0 {
 		return nil, nil, ErrNoTrustedKey
 	}
-	if _, err := prepareSigned(el, sig); err != nil {
+	if _, err := prepareSigned(el, sig, v.bounds); err != nil {
 		return nil, nil, err
 	}
 	cert, err := selectKey(sig, trusted)
@@ -66,14 +95,14 @@ func (v verifier) verify(el *etree.Element, sig *Signature, trusted []*x509.Cert
 // prepareSigned readies el for goxmldsig: it removes the KeyInfo, copies
 // the inherited namespace declarations onto el, then bounds el and strips
 // its comments (prepare).
-func prepareSigned(el *etree.Element, sig *Signature) (size, error) {
+func prepareSigned(el *etree.Element, sig *Signature, b Bounds) (size, error) {
 	for _, ki := range sig.Element.ChildElements() {
 		if Is(ki, NS, "KeyInfo") {
 			sig.Element.RemoveChild(ki)
 		}
 	}
 	declareInheritedNamespaces(el)
-	return prepare(el)
+	return prepare(el, b)
 }
 
 // validate runs goxmldsig with cert as the only key.

@@ -66,12 +66,15 @@ var DefaultLimits = Limits{
 	BytesPerNode:             11,
 }
 
-// MetadataLimits bound IdP metadata (up to 10 MiB): an aggregate holds far
-// more elements than a message (from a dozen to about 90 per IdP), and
-// federation aggregates declare more namespaces (mdui, mdattr, mdrpi,
-// shibmd, alg, ...) than any message. The library does not verify metadata
-// signatures, so no canonicalization runs over it. Real metadata spends at
-// least 73 bytes per node; BytesPerNode allows one per 18.
+// MetadataLimits bound IdP metadata (up to 10 MiB; the library raises
+// MaxElements in proportion for a larger document it was told to accept):
+// an aggregate holds far more elements than a message (from a dozen to
+// about 90 per IdP), and federation aggregates declare more namespaces
+// (mdui, mdattr, mdrpi, shibmd, alg, ...) than any message. Only signed
+// metadata read with pinned signers is canonicalized, within the bounds of
+// xmldsig.MetadataBounds and after the signature over SignedInfo verified.
+// Real metadata spends at least 73 bytes per node; BytesPerNode allows one
+// per 18.
 var MetadataLimits = Limits{
 	MaxDepth:                 64,
 	MaxElements:              250000,

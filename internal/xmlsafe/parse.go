@@ -9,6 +9,11 @@
 // scan of the raw bytes before the tree is built (precount) only refuses
 // documents whose tree would exceed the limits; it never accepts anything.
 // Every check costs time linear in the document's size.
+//
+// Stream applies the same checks token by token, for documents too large to
+// hold as a tree that no signature covers (unsigned metadata aggregates). Its
+// tokenizer is held to encoding/xml's, and the Stream to Parse, by
+// differential tests and fuzz targets: same documents accepted, same tree.
 package xmlsafe
 
 import (
@@ -206,6 +211,10 @@ type walker struct {
 	nodes, maxNodes, size int
 	scope                 *scope
 	seen                  map[attrName]struct{} // attribute names of one element; reused
+	// detachIDs records, for an element with an ID or Id, a stand-in of its
+	// name instead of the element itself, so that a Stream's IDs do not
+	// keep the subtrees its caller builds alive.
+	detachIDs bool
 }
 
 type attrName struct{ space, key string }
@@ -260,6 +269,7 @@ func (w *walker) element(el *etree.Element) error {
 		}()
 	}
 	idAttr := false
+	owner := el // the element the ID maps record
 	for i, a := range el.Attr {
 		if !isNCName(a.Key) || (a.Space != "" && !isNCName(a.Space)) {
 			return invalid("malformed attribute name %q on %s", a.FullKey(), el.FullTag())
@@ -278,7 +288,10 @@ func (w *walker) element(el *etree.Element) error {
 		if err := w.checkNamespaceAttr(el, a); err != nil {
 			return err
 		}
-		if err := w.d.recordID(el, a); err != nil {
+		if w.detachIDs && owner == el && (a.Key == "ID" || a.Key == "Id" && a.Space == "") {
+			owner = &etree.Element{Space: el.Space, Tag: el.Tag}
+		}
+		if err := w.d.recordID(owner, a); err != nil {
 			return err
 		}
 	}
