@@ -35,8 +35,10 @@ func weakKey(cert *x509.Certificate) string {
 
 // checkIdPKeys logs a warning for each weak signing key of idp that old
 // (the IdP in force, nil at New) did not have yet, so that a refresh does
-// not repeat it; with reject it refuses the first weak key instead, as an
-// error of class.
+// not repeat it, and once per metadata document when idp came from a
+// MetadataCache or a MetadataRefresher, so that SPs built for each request
+// do not repeat it either; with reject it refuses the first weak key
+// instead, as an error of class.
 func checkIdPKeys(idp, old *IdentityProvider, reject bool, logger *slog.Logger, class error) error {
 	for i, c := range idp.Certificates {
 		weak := weakKey(c)
@@ -48,6 +50,9 @@ func checkIdPKeys(idp, old *IdentityProvider, reject bool, logger *slog.Logger, 
 				"the IdP must sign with RSA-2048 or longer, or ECDSA P-256 or larger", class, idp.EntityID, i, c.Subject, weak)
 		}
 		if old != nil && trusts(old, c) {
+			continue
+		}
+		if idp.source != nil && !idp.source.firstWeakWarning(c) {
 			continue
 		}
 		logger.LogAttrs(context.Background(), slog.LevelWarn,

@@ -155,3 +155,29 @@ func TestWeakIdPKeysAtSetIdentityProvider(t *testing.T) {
 		}
 	})
 }
+
+// TestWeakIdPKeysPerRequestSPs: a tenant's SP built for each request from
+// a MetadataCache warns about its IdP's weak key once, not at every login.
+func TestWeakIdPKeysPerRequestSPs(t *testing.T) {
+	weak := idpWithKey(t, "RSA-1024")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(weak.Metadata()) }))
+	defer srv.Close()
+	cache := &saml2sp.MetadataCache{Client: srv.Client()}
+	var logs bytes.Buffer
+	for range 3 {
+		idp, err := cache.IdentityProvider(context.Background(), saml2sp.MetadataSource{URL: srv.URL, InsecureAllowHTTP: true})
+		require.NoError(t, err)
+		cfg := spConfig(weak, &logs, false)
+		cfg.IdP = idp
+		_, err = saml2sp.New(cfg)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "weak key"), logs.String())
+
+	var manual bytes.Buffer
+	for range 2 {
+		_, err := saml2sp.New(spConfig(weak, &manual, false))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 2, strings.Count(manual.String(), "weak key"), "an IdP configured by hand has no document to remember the warning by")
+}

@@ -202,24 +202,28 @@ func TestKeyMissOnlyForUnknownKeys(t *testing.T) {
 	require.Eventually(t, func() bool { return srv.hits.Load() == 1 }, 10*time.Second, time.Millisecond)
 }
 
-// TestKeyMissOnLogoutRequest: a LogoutRequest sent by HTTP-POST and
-// signed with the IdP's new key triggers the re-fetch too.
+// TestKeyMissOnLogoutRequest: a LogoutRequest signed with the IdP's new
+// key triggers the re-fetch too, by either binding.
 func TestKeyMissOnLogoutRequest(t *testing.T) {
-	e := newSLOEnv(t)
-	srv := newIdPMetadataServer(t, e.idp)
-	refresher := &saml2sp.MetadataRefresher{URL: srv.URL, Client: srv.Client(), Interval: time.Hour, Logger: slog.New(slog.DiscardHandler)}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	seeded := e.sp.IdentityProvider()
-	go refresher.Run(ctx, e.sp)
-	require.Eventually(t, func() bool { return e.sp.IdentityProvider() != seeded }, 10*time.Second, time.Millisecond)
+	for _, binding := range []string{saml2sp.BindingHTTPPost, saml2sp.BindingHTTPRedirect} {
+		t.Run(binding, func(t *testing.T) {
+			e := newSLOEnv(t)
+			srv := newIdPMetadataServer(t, e.idp)
+			refresher := &saml2sp.MetadataRefresher{URL: srv.URL, Client: srv.Client(), Interval: time.Hour, Logger: slog.New(slog.DiscardHandler)}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			seeded := e.sp.IdentityProvider()
+			go refresher.Run(ctx, e.sp)
+			require.Eventually(t, func() bool { return e.sp.IdentityProvider() != seeded }, 10*time.Second, time.Millisecond)
 
-	rotated := rolledOver(t, e)
-	srv.serve(rotated)
-	_, err := e.sp.ParseLogoutRequest(context.Background(), logoutRequestVia(t, rotated, saml2sp.BindingHTTPPost, logoutRequest()))
-	require.ErrorIs(t, err, saml2sp.ErrSignature)
-	require.Eventually(t, func() bool { return e.sp.IdentityProvider().Certificates[0].Equal(rotated.Certificate) },
-		10*time.Second, time.Millisecond)
-	_, err = e.sp.ParseLogoutRequest(context.Background(), logoutRequestVia(t, rotated, saml2sp.BindingHTTPPost, logoutRequest()))
-	require.NoError(t, err)
+			rotated := rolledOver(t, e)
+			srv.serve(rotated)
+			_, err := e.sp.ParseLogoutRequest(context.Background(), logoutRequestVia(t, rotated, binding, logoutRequest()))
+			require.ErrorIs(t, err, saml2sp.ErrSignature)
+			require.Eventually(t, func() bool { return e.sp.IdentityProvider().Certificates[0].Equal(rotated.Certificate) },
+				10*time.Second, time.Millisecond)
+			_, err = e.sp.ParseLogoutRequest(context.Background(), logoutRequestVia(t, rotated, binding, logoutRequest()))
+			require.NoError(t, err)
+		})
+	}
 }

@@ -2,6 +2,8 @@ package saml2sp
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -74,6 +76,18 @@ type mdDoc struct {
 	validators mdValidators  // of the snapshot's document, for a conditional fetch
 	refreshAt  time.Time     // when the background loop fetches next
 	evicted    bool          // forgotten by its cache: no more fetches
+
+	// weakWarned holds the SHA-256 of each weak signing certificate
+	// already logged, so that SPs built for every request from this
+	// document warn once, not at every login.
+	weakWarned sync.Map
+}
+
+// firstWeakWarning reports whether cert's weak key has not been logged
+// yet for this document, and records that it now is.
+func (d *mdDoc) firstWeakWarning(cert *x509.Certificate) bool {
+	_, seen := d.weakWarned.LoadOrStore(sha256.Sum256(cert.Raw), struct{}{})
+	return !seen
 }
 
 func newMDDoc(f *mdFetcher, src MetadataSource) *mdDoc {

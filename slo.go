@@ -421,6 +421,13 @@ func (sp *SP) receiveRedirect(ctx context.Context, r *http.Request, param, kind 
 		}
 	}
 	if cert == nil {
+		if msg.Signed() {
+			// The Redirect binding names no key, so a rolled-over key and
+			// a changed message look alike: either may mean the IdP has
+			// new metadata. The re-fetch is rate-limited; this message
+			// stays refused.
+			sp.cfg.IdP.keyMiss()
+		}
 		return nil, wrapf(ErrSignature, verr, "HTTP-Redirect %s signature does not verify with the %d certificate(s) in the metadata of IdP %q", kind, len(sp.cfg.IdP.Certificates), sp.cfg.IdP.EntityID)
 	}
 	if err := sp.checkCertificateTime(cert, now); err != nil {
