@@ -75,6 +75,7 @@ type mdDoc struct {
 	err        error         // the last fetch's error, nil once one succeeded
 	validators mdValidators  // of the snapshot's document, for a conditional fetch
 	refreshAt  time.Time     // when the background loop fetches next
+	checked    time.Time     // when a fetch last succeeded (MetadataStatus)
 	evicted    bool          // forgotten by its cache: no more fetches
 
 	// weakWarned holds the SHA-256 of each weak signing certificate
@@ -292,6 +293,7 @@ func (d *mdDoc) fetch(done chan struct{}, holding bool) {
 		d.refreshAt = now.Add(d.f.minInterval)
 	} else {
 		d.err = nil
+		d.checked = now
 		d.validators = resp.validators
 		d.refreshAt = now.Add(d.f.refreshAfter(snap, now))
 		d.snap.Store(snap)
