@@ -75,13 +75,15 @@ type config struct {
 type Option func(*config)
 
 // WithTracerProvider makes the Observer's spans with tp. Without it (or
-// with nil), the global provider (otel.GetTracerProvider) at New.
+// with nil), the global provider (otel.GetTracerProvider), which follows
+// one set later with otel.SetTracerProvider.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(c *config) { c.tp = tp }
 }
 
 // WithMeterProvider records the Observer's metrics with mp. Without it (or
-// with nil), the global provider (otel.GetMeterProvider) at New.
+// with nil), the global provider (otel.GetMeterProvider), which follows one
+// set later with otel.SetMeterProvider.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) { c.mp = mp }
 }
