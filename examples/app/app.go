@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/saml2sp/saml2sp"
 	"github.com/saml2sp/saml2sp/saml2sptest"
@@ -32,6 +34,8 @@ type App struct {
 
 	// start, when set, brings the IdP in the background (Start).
 	start func(ctx context.Context)
+	// stopTelemetry flushes and stops -otel-stdout's exporters.
+	stopTelemetry func(ctx context.Context) error
 }
 
 // build wires the app: data directory, keys, store, session layer, and
@@ -106,6 +110,12 @@ func build(o *options, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	wrap, stopTelemetry, err := instrument(o, &cfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	app.stopTelemetry = stopTelemetry
 	app.Gate = &samlGate{metadataPath: metadataURL.Path}
 	hooks := app.Sessions.Hooks()
 	hooks.OnFailure = app.onFailure
@@ -116,18 +126,18 @@ func build(o *options, logger *slog.Logger) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &readySP{sp: sp, handler: sp.Handler(hooks)}, nil
+		return &readySP{sp: sp, handler: wrap(sp.Handler(hooks))}, nil
 	}
 
 	idp, err := app.localIdP(o, ep, kp)
 	if err != nil {
-		store.Close()
+		app.Close()
 		return nil, err
 	}
 	if idp != nil {
 		ready, err := newSP(idp)
 		if err != nil {
-			store.Close()
+			app.Close()
 			return nil, err
 		}
 		app.Gate.install(ready)
@@ -137,7 +147,7 @@ func build(o *options, logger *slog.Logger) (*App, error) {
 	// The IdP comes from its metadata URL, in the background.
 	app.Gate.source = o.idpMetadataURL
 	if app.Gate.metadata, err = standInMetadata(cfg); err != nil {
-		store.Close()
+		app.Close()
 		return nil, err
 	}
 	app.start = func(ctx context.Context) {
@@ -225,5 +235,9 @@ func (a *App) Start(ctx context.Context) {
 	}
 }
 
-// Close closes the database.
-func (a *App) Close() error { return a.Store.Close() }
+// Close closes the database and flushes -otel-stdout's last metrics.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(a.Store.Close(), a.stopTelemetry(ctx))
+}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -26,10 +27,14 @@ type options struct {
 	signRequests                    bool
 	insecureAllowSHA1               bool
 	trace                           bool
+	otelStdout                      bool
 
 	// retry paces the fetches of the IdP metadata until the first one
 	// succeeds (not a flag: tests shorten it).
 	retry backoff
+	// otelOut is where -otel-stdout writes (not a flag: standard output,
+	// which tests capture).
+	otelOut io.Writer
 }
 
 // nameIDFormat returns the URN of a -nameid-format value: a short name
@@ -72,7 +77,7 @@ func envName(flagName string) string {
 // parseFlags reads the options from args and getenv (os.Getenv in main).
 // Usage and errors go to out.
 func parseFlags(args []string, getenv func(string) string, out io.Writer) (*options, error) {
-	o := &options{retry: backoff{First: time.Second, Max: time.Minute}}
+	o := &options{retry: backoff{First: time.Second, Max: time.Minute}, otelOut: os.Stdout}
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
@@ -124,6 +129,7 @@ Every flag can also be set by the environment variable in brackets.
 	boolean(&o.signRequests, "sign-requests", "sign AuthnRequests even when the IdP's metadata does not ask for it (always on with the development IdP)")
 	boolean(&o.insecureAllowSHA1, "insecure-allow-sha1", "accept RSA-SHA1 signatures and SHA-1 digests from the IdP (broken: only for IdPs that cannot be fixed)")
 	boolean(&o.trace, "insecure-trace", "log every SAML message at debug level and raise the log level to debug (the logs then hold personal data)")
+	boolean(&o.otelStdout, "otel-stdout", "print the SAML endpoints' OpenTelemetry spans (as each request ends) and metrics (every 30s and at exit) to standard output as JSON (saml2sp/otelsaml2sp)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
