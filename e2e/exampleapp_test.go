@@ -253,3 +253,45 @@ func (e *exampleEnv) reloadUntil(what, sel string) {
 		}
 	}
 }
+
+// TestExampleAppConnectionTest: an admin (alice) opens the SSO settings
+// from the home page, presses "Test SSO connection", signs in at the IdP
+// as someone else (bob: the IdP asks again, ForceAuthn), and sees the
+// report of bob's Response in the app, while staying signed in as alice.
+// A user who is not an admin (bob) gets no settings.
+func TestExampleAppConnectionTest(t *testing.T) {
+	e := newExampleEnv(t, ExampleAppOptions{})
+	e.logIn("alice")
+	e.b.openAndWaitForApp(e.app.URL)
+	e.b.waitFor("clicking SSO settings", "#test-sso", chromedp.Click("#admin", chromedp.ByID))
+	if got, want := e.b.text("#idp-entity-id"), e.app.DevIdPURL+"metadata"; got != want {
+		t.Fatalf("the settings show IdP %q, want %q", got, want)
+	}
+	if got := e.b.texts(".idp-cert .fingerprint"); len(got) != 1 || len(got[0]) != 95 {
+		t.Fatalf("the settings show certificate fingerprints %q, want one SHA-256", got)
+	}
+	e.b.waitFor("clicking Test SSO connection", devSignIn, chromedp.Click("#test-sso", chromedp.ByID))
+	if !strings.Contains(e.b.text("body"), "ForceAuthn") {
+		t.Fatalf("the IdP was not asked for a fresh sign-in\n%s", e.b.describe())
+	}
+	e.b.waitFor("signing in as bob for the test", "#test-result",
+		chromedp.Click(`button[name="username"][value="bob"]`, chromedp.ByQuery))
+	if got := e.b.text("#test-result"); !strings.HasPrefix(got, "Passed") {
+		t.Fatalf("the test says %q\n%s", got, e.b.describe())
+	}
+	if got := e.b.text("#test-email"); got != "bob@example.com" {
+		t.Fatalf("the report reads email %q, want bob's", got)
+	}
+	e.b.waitFor("going back to the settings", "#test-sso", chromedp.Click("#back-to-admin", chromedp.ByID))
+	e.b.openAndWaitForApp(e.app.URL)
+	if got := e.b.text("#status"); !strings.HasPrefix(got, "Signed in as alice ") {
+		t.Fatalf("after the test the home page says %q, want alice still signed in", got)
+	}
+
+	other := newExampleEnv(t, ExampleAppOptions{})
+	other.logIn("bob")
+	other.b.openAndWaitForApp(other.app.URL + "admin/saml")
+	if got := other.b.text("h1"); got != "Admins only" {
+		t.Fatalf("bob sees %q on the settings page", got)
+	}
+}

@@ -32,6 +32,9 @@ type App struct {
 	// IdP-initiated login and logout links).
 	DevIdPURL string
 
+	// admins are the EmailKeys of the app's admins (-admin-emails).
+	admins map[string]bool
+
 	// start, when set, brings the IdP in the background (Start).
 	start func(ctx context.Context)
 	// stopTelemetry flushes and stops -otel-stdout's exporters.
@@ -119,6 +122,8 @@ func build(o *options, logger *slog.Logger) (*App, error) {
 	app.Gate = &samlGate{metadataPath: metadataURL.Path}
 	hooks := app.Sessions.Hooks()
 	hooks.OnFailure = app.onFailure
+	hooks.ConnectionTest = &saml2sp.ConnectionTest{Authorize: app.isAdmin, Mapping: mapping, Render: app.connectionTestReport}
+	app.admins = adminSet(o.adminEmails)
 	newSP := func(idp *saml2sp.IdentityProvider) (*readySP, error) {
 		c := cfg
 		c.IdP = idp
@@ -126,7 +131,7 @@ func build(o *options, logger *slog.Logger) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &readySP{sp: sp, handler: wrap(sp.Handler(hooks))}, nil
+		return &readySP{sp: sp, handler: wrap(sp.Handler(hooks)), loaded: time.Now()}, nil
 	}
 
 	idp, err := app.localIdP(o, ep, kp)

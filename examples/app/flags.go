@@ -23,6 +23,7 @@ type options struct {
 	idpEntityID, idpSSOURL          string
 	idpSLOURL, idpCertFile          string
 	nameIDFormat, authnBinding      string
+	adminEmails                     string
 	allowIdPInitiated               bool
 	signRequests                    bool
 	insecureAllowSHA1               bool
@@ -125,6 +126,7 @@ Every flag can also be set by the environment variable in brackets.
 	str(&o.idpCertFile, "idp-cert-file", "", "manual IdP: signing certificate (PEM or base64)")
 	str(&o.nameIDFormat, "nameid-format", "", "NameID format to ask for: email, persistent, transient, unspecified or a full URN (default: none asked)")
 	str(&o.authnBinding, "authn-binding", "", "binding of the AuthnRequest: redirect or post (default: redirect when the IdP offers it; some IdPs need post)")
+	str(&o.adminEmails, "admin-emails", "", "comma-separated emails of the app's admins, who see /admin/saml and may test the SSO connection (default with the development IdP: "+devIdPAdmin+")")
 	boolean(&o.allowIdPInitiated, "allow-idp-initiated", "accept IdP-initiated logins (Responses that answer no request of this app)")
 	boolean(&o.signRequests, "sign-requests", "sign AuthnRequests even when the IdP's metadata does not ask for it (always on with the development IdP)")
 	boolean(&o.insecureAllowSHA1, "insecure-allow-sha1", "accept RSA-SHA1 signatures and SHA-1 digests from the IdP (broken: only for IdPs that cannot be fixed)")
@@ -152,6 +154,9 @@ Every flag can also be set by the environment variable in brackets.
 	binding := o.authnBinding
 	if o.authnBinding, ok = authnBinding(binding); !ok {
 		return nil, usageError(out, "-authn-binding %q: use redirect or post", binding)
+	}
+	if o.adminEmails == "" && o.devIdP() {
+		o.adminEmails = devIdPAdmin
 	}
 	sources := 0
 	for _, set := range []bool{o.idpMetadataURL != "", o.idpMetadataFile != "", o.idpEntityID != "" || o.idpSSOURL != "" || o.idpCertFile != ""} {

@@ -123,5 +123,5 @@ func TestEveryFlagHasAVariable(t *testing.T) {
 			assert.Contains(t, help.String(), "["+envName(name)+"]", name)
 		}
 	}
-	assert.Equal(t, 19, n, "every flag is listed")
+	assert.Equal(t, 20, n, "every flag is listed")
 }

@@ -39,6 +39,7 @@ type samlGate struct {
 type readySP struct {
 	sp      *saml2sp.SP
 	handler http.Handler
+	loaded  time.Time // when the IdP's metadata was first loaded
 }
 
 // gateStatus is what the pages say about single sign-on.

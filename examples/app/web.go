@@ -20,8 +20,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/saml/", a.Gate)
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.Handle("GET /profile", a.Sessions.RequireLogin(http.HandlerFunc(a.profile)))
-	// Room for /admin/saml (the IdP settings page), behind its own
-	// authorization, when it comes.
+	mux.Handle("GET /admin/saml", a.Sessions.RequireLogin(http.HandlerFunc(a.adminSAML)))
 	return securityHeaders(mux)
 }
 
@@ -68,6 +67,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		if p, err := a.Store.Profile(r.Context(), s.UserID); err == nil {
 			d.Profile = p
 			d.LogoutURL = a.logoutURL()
+			d.IsAdmin = a.admins[saml2sp.EmailKey(p.Email)]
 		}
 	} else {
 		// Said only to a browser without a session: a link to
@@ -102,6 +102,9 @@ type pageData struct {
 	SSO                       gateStatus
 	Profile                   *Profile
 	Session                   *saml2sp.Session
+	IsAdmin                   bool
+	Admin                     *adminView                    // the admin page
+	Test                      *saml2sp.ConnectionTestResult // the connection test's report
 }
 
 func (a *App) render(w http.ResponseWriter, status int, name string, d pageData) {
@@ -128,6 +131,7 @@ func securityHeaders(h http.Handler) http.Handler {
 // element IDs are what the tests look for.
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"clock": func(t time.Time) string { return t.Format(time.TimeOnly) },
+	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 }).Parse(`
 {{define "top"}}<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}
@@ -140,7 +144,7 @@ dt{font-weight:600}code{background:#f4f4f4;padding:0 .2rem;word-break:break-all}
 {{define "home"}}{{template "top" .}}
 {{if .LoggedOut}}<p class="box ok" id="logged-out">You have been logged out.</p>{{end}}
 {{if .Profile}}<p id="status">Signed in as <strong>{{.Profile.Username}}</strong> ({{.Profile.Email}}).</p>
-<p><a class="button" href="/profile">Your profile</a> <a class="button" id="logout" href="{{.LogoutURL}}">Log out</a></p>
+<p><a class="button" href="/profile">Your profile</a> {{if .IsAdmin}}<a class="button" id="admin" href="/admin/saml">SSO settings</a> {{end}}<a class="button" id="logout" href="{{.LogoutURL}}">Log out</a></p>
 {{else}}<p id="status">You are not signed in.</p>
 {{if .SSO.Ready}}<p><a class="button" id="login" href="{{.LoginURL}}">Log in</a></p>
 {{else}}<div class="box warn" id="sso-unavailable"><p><strong>Login is unavailable:</strong> the app has not loaded the IdP metadata from <code>{{.SSO.Source}}</code> yet.</p>
@@ -165,6 +169,49 @@ Its page has IdP-initiated login (refused unless the app runs with <code>-allow-
 </dl>
 <p><a class="button" href="/">Home</a> <a class="button" id="logout" href="{{.LogoutURL}}">Log out</a></p>
 {{if .DevIdPURL}}<p>Or log out from the IdP's side: <a href="{{.DevIdPURL}}">development IdP</a>.</p>{{end}}
+{{template "bottom" .}}{{end}}
+
+{{define "admin"}}{{template "top" .}}{{with .Admin}}
+<h2>Identity provider</h2>
+{{if .IdP}}{{with .IdP}}<dl>
+<dt>Entity ID</dt><dd><code id="idp-entity-id">{{.EntityID}}</code></dd>
+<dt>Single sign-on</dt><dd>{{range .SSO}}<code>{{.Location}}</code> ({{.Binding}})<br>{{end}}</dd>
+<dt>Single logout</dt><dd>{{range .SLO}}<code>{{.Location}}</code> ({{.Binding}})<br>{{else}}none: logout stays local{{end}}</dd>
+<dt>Signing certificates (any may sign)</dt><dd>{{range .Certs}}<div class="box{{if or .Expired .Soon}} warn{{end}} idp-cert">
+<code>{{.Subject}}</code><br>SHA-256 <code class="fingerprint">{{.Fingerprint}}</code><br>
+{{if .Expired}}<strong>expired</strong> on {{when .NotAfter}}: logins fail until the IdP rolls its key over{{else}}expires {{when .NotAfter}} (in {{.DaysLeft}} days){{if .Soon}}: <strong>ask the IdP admin for the next certificate</strong>{{end}}{{end}}</div>{{end}}</dd>
+<dt>Metadata</dt><dd>from <code id="metadata-source">{{$.Admin.SSO.Source}}</code>, loaded {{when .Loaded}}{{if not .ValidUntil.IsZero}}; valid until {{when .ValidUntil}}{{end}}
+{{with .Refresh}}<br><span id="metadata-refresh">{{if .Checked.IsZero}}not refreshed since{{else}}last refreshed {{when .Checked}}{{end}}; next refresh {{when .Next}}</span>
+{{if .Err}}<br><strong>The last refresh failed</strong> (the metadata above stays in force): <code id="metadata-error">{{.Err}}</code>{{end}}{{end}}</dd>
+</dl>{{end}}
+<p><a class="button" id="test-sso" href="{{.TestURL}}">Test SSO connection</a></p>
+<p>The test sends you to the IdP to log in again and shows what it sent back and how this app reads it. It does not change your session or any account.</p>
+{{else}}<p class="box warn" id="idp-not-loaded">The IdP's metadata is not loaded yet{{if .SSO.Err}}: <code>{{.SSO.Err}}</code>{{end}}.</p>{{end}}
+<h2>This app (the service provider)</h2>
+<p>Give the IdP's admin the <a id="sp-metadata" href="{{.MetadataURL}}">SP metadata</a>, or these values:</p>
+<dl>
+<dt>Entity ID (audience)</dt><dd><code id="sp-entity-id">{{.SPEntityID}}</code></dd>
+<dt>ACS URL (HTTP-POST)</dt><dd><code>{{.ACSURL}}</code></dd>
+<dt>Single logout URL</dt><dd><code>{{.SLOURL}}</code></dd>
+{{with .SPCert}}<dt>Certificate</dt><dd>SHA-256 <code>{{.Fingerprint}}</code>, expires {{when .NotAfter}}</dd>{{end}}
+</dl>{{end}}
+<p><a class="button" href="/">Home</a></p>
+{{template "bottom" .}}{{end}}
+
+{{define "test-report"}}{{template "top" .}}{{with .Test}}
+<p class="box {{if and .Report.Accepted (not .IdentityErr)}}ok{{else}}warn{{end}}" id="test-result">{{if and .Report.Accepted (not .IdentityErr)}}Passed: the IdP's Response is valid and this app can read the user from it.{{else if .Report.Accepted}}The IdP's Response is valid, but this app cannot read a user from it.{{else}}Failed: this app would refuse this login.{{end}}</p>
+<p>No session was started and no account was created or changed; this Response is used up.</p>
+{{if .Advice}}<h2>What to change</h2><p id="test-advice">{{.Advice}}</p>{{end}}
+{{with .Report.Claims.Assertion}}<h2>What the IdP sent {{if $.Test.Report.Claims.Verified}}(signed by the IdP){{else}}(<strong>not verified</strong>: shown as received){{end}}</h2>
+<p>NameID <code id="test-nameid">{{.NameID}}</code> {{if .NameIDFormat}}({{.NameIDFormat}}){{end}}</p>
+<table id="test-attributes">{{range .Attributes}}<tr><td><code>{{.Name}}</code></td><td>{{range .Values}}<code>{{.}}</code> {{end}}</td></tr>{{end}}</table>{{end}}
+{{if .Identity}}<h2>How this app reads it</h2><dl id="test-identity">
+<dt>User ID</dt><dd>{{.Identity.UserID}}</dd><dt>Email</dt><dd id="test-email">{{.Identity.Email}}</dd>
+<dt>Username</dt><dd>{{.Identity.Username}}</dd><dt>Groups</dt><dd>{{range .Identity.Groups}}<code>{{.}}</code> {{else}}none{{end}}</dd></dl>{{end}}
+{{if .IdentityErr}}<h2>How this app reads it</h2><p id="test-identity-error">{{.IdentityErr}}</p>{{end}}
+<h2>Checks</h2>
+<table id="test-checks">{{range .Report.Checks}}<tr class="check-{{.Status}}"><td>{{.Name}}</td><td>{{.Status}}</td><td>{{.Detail}}</td></tr>{{end}}</table>
+{{end}}<p><a class="button" id="back-to-admin" href="/admin/saml">Back to SSO settings</a> <a class="button" href="/">Home</a></p>
 {{template "bottom" .}}{{end}}
 
 {{define "error"}}{{template "top" .}}<p id="message">{{.Message}}</p>
