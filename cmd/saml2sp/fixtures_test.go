@@ -57,7 +57,18 @@ func loadFixtures(t *testing.T) *fixtureEnv {
 	for _, c := range env.setup.IdP.Certificates {
 		env.certs = append(env.certs, readCert(t, filepath.Join(testdata, "xmlsec1", c)))
 	}
-	env.metadata = writeFile(t, "idp.xml", idpMetadata(env.setup.IdP.EntityID, env.certs...))
+	// The checked-in metadata (the README's examples use it) trusts
+	// exactly the fixtures' IdP certificates.
+	env.metadata = "testdata/fixture-idp-metadata.xml"
+	data, err := os.ReadFile(env.metadata)
+	require.NoError(t, err)
+	idp, err := saml2sp.ParseMetadata(data)
+	require.NoError(t, err)
+	require.Equal(t, env.setup.IdP.EntityID, idp.EntityID)
+	require.Len(t, idp.Certificates, len(env.certs))
+	for i, c := range env.certs {
+		require.True(t, c.Equal(idp.Certificates[i]), "certificate %d", i)
+	}
 	return env
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -202,6 +204,19 @@ func TestVerifyGenerated(t *testing.T) {
 		{name: "encrypted, wrong key", resp: with(func(r *saml2sptest.Response) { r.Encrypt = g.spPair.Certificate }),
 			flags: []string{"--request-id", "_req1", "--sp-key", g.otherKey}, requestIDs: []string{"_req1"},
 			cfg: func(c *saml2sp.Config) { c.PreviousKeys = []crypto.Decrypter{g.otherSPK.Key.(crypto.Decrypter)} }, class: "decryption"},
+		// The EncryptedKey for this SP follows one for another recipient and
+		// names its certificate only by issuer and serial number: found with
+		// the certificate; without it, the key tries the first EncryptedKey.
+		{name: "encrypted, named by issuer and serial, with the certificate", resp: with(func(r *saml2sptest.Response) {
+			r.Encrypt, r.EditResponse = g.spPair.Certificate, g.secondRecipient
+		}),
+			flags: []string{"--request-id", "_req1", "--sp-key", g.spKey, "--sp-cert", g.spCert}, requestIDs: []string{"_req1"},
+			cfg: func(c *saml2sp.Config) { c.Key, c.Certificate = g.spPair.Key, g.spPair.Certificate }},
+		{name: "encrypted, named by issuer and serial, key only", resp: with(func(r *saml2sptest.Response) {
+			r.Encrypt, r.EditResponse = g.spPair.Certificate, g.secondRecipient
+		}),
+			flags: []string{"--request-id", "_req1", "--sp-key", g.spKey}, requestIDs: []string{"_req1"},
+			cfg: func(c *saml2sp.Config) { c.PreviousKeys = []crypto.Decrypter{g.spPair.Key.(crypto.Decrypter)} }, class: "decryption"},
 		{name: "encrypted, no key", resp: with(func(r *saml2sptest.Response) { r.Encrypt = g.spPair.Certificate }),
 			flags: []string{"--request-id", "_req1"}, requestIDs: []string{"_req1"}, class: "unsupported"},
 	}
@@ -236,6 +251,30 @@ func TestVerifyGenerated(t *testing.T) {
 				assert.Contains(t, text, "What the Response says: NOT VERIFIED")
 			}
 		})
+	}
+}
+
+// secondRecipient edits a Response encrypted for the SP's certificate: its
+// EncryptedKey names the certificate by issuer and serial number only, and
+// follows an EncryptedKey for the other SP certificate (with a content key
+// the SP's key cannot decrypt).
+func (g *genEnv) secondRecipient(resp *etree.Element) {
+	ek := resp.FindElement(".//EncryptedKey")
+	nameByIssuerSerial(ek, g.spPair.Certificate)
+	other := ek.Copy()
+	nameByIssuerSerial(other, g.otherSPK.Certificate)
+	other.FindElement(".//CipherValue").SetText(base64.StdEncoding.EncodeToString(make([]byte, 256)))
+	ek.Parent().InsertChildAt(ek.Index(), other)
+}
+
+func nameByIssuerSerial(ek *etree.Element, c *x509.Certificate) {
+	for _, xd := range ek.FindElements("./KeyInfo/X509Data") {
+		for _, ch := range xd.ChildElements() {
+			xd.RemoveChild(ch)
+		}
+		is := xd.CreateElement("ds:X509IssuerSerial")
+		is.CreateElement("ds:X509IssuerName").SetText(c.Issuer.String())
+		is.CreateElement("ds:X509SerialNumber").SetText(c.SerialNumber.String())
 	}
 }
 

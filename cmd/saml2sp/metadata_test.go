@@ -174,6 +174,11 @@ func TestMetadataCheckURL(t *testing.T) {
 			w.Write(mdDocument(mdOptions{signing: []*x509.Certificate{good}, sso: "http://idp.crafted.example/sso"}))
 		case "/aggregate":
 			w.Write(aggregate)
+		case "/cut":
+			// The connection drops before the promised body is sent.
+			doc := mdDocument(mdOptions{signing: []*x509.Certificate{good}})
+			w.Header().Set("Content-Length", fmt.Sprint(len(doc)+100))
+			w.Write(doc)
 		case "/moved":
 			http.Redirect(w, r, "/one", http.StatusFound)
 		default:
@@ -191,6 +196,7 @@ func TestMetadataCheckURL(t *testing.T) {
 		{name: "redirected", path: "/moved", want: []string{"FetchMetadata accepts the URL.", fingerprint(good)}},
 		{name: "aggregate", path: "/aggregate", code: 1, want: []string{"Accepted by saml2sp: 3 identity providers.", "FetchMetadata refuses the URL", "ParseMetadataEntity"}},
 		{name: "not found", path: "/none", code: 2, stderr: "HTTP status 404"},
+		{name: "cut short", path: "/cut", code: 2, stderr: "reading the response body"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -241,7 +241,11 @@ func printClaims(w io.Writer, c *saml2sp.Claims, now time.Time) {
 	if !c.IssueInstant.IsZero() {
 		f.add("IssueInstant", when(c.IssueInstant, now))
 	}
-	f.add("Signed", fmt.Sprintf("Response: %s, Assertion: %s", yesNo(c.ResponseSigned), yesNo(c.AssertionSigned)))
+	assertionSigned := yesNo(c.AssertionSigned)
+	if c.Encrypted && c.Assertion == nil {
+		assertionSigned = "not known (encrypted)"
+	}
+	f.add("Signed", fmt.Sprintf("Response: %s, Assertion: %s", yesNo(c.ResponseSigned), assertionSigned))
 	f.add("Encrypted", yesNo(c.Encrypted))
 	f.add("Signature algorithms", algList(c.SignatureAlgorithms))
 	f.add("Encryption algorithms", algList(c.EncryptionAlgorithms))
@@ -298,10 +302,15 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// algList names algorithms, each once.
 func algList(algs []string) string {
 	var s []string
+	seen := map[string]bool{}
 	for _, a := range algs {
-		s = append(s, shortAlg(a))
+		if !seen[a] {
+			seen[a] = true
+			s = append(s, shortAlg(a))
+		}
 	}
 	return strings.Join(s, ", ")
 }
