@@ -113,7 +113,7 @@ func decodeMessages(w io.Writer, msgs []*message, from string, now time.Time, sh
 			status = exitUnusable
 			continue
 		}
-		doc, err := parseTree(m.XML, messageLimits)
+		doc, err := parseTree(m.XML, messageLimits())
 		if err != nil {
 			fmt.Fprintf(w, "  NOT WELL-FORMED XML: %s\n  The decoded bytes (%d):\n%s\n", safe(err.Error()), len(m.XML), safe(string(m.XML)))
 			status = exitUnusable

@@ -159,8 +159,6 @@ func (env *fixtureEnv) run(t *testing.T, doc []byte, idpInitiated bool, v fixtur
 	sameVerdict(t, libErr, code, reports[0], !v.noNow)
 }
 
-var cipherValue = regexp.MustCompile(`(<(?:xenc:)?CipherValue>)([A-Za-z0-9+/])`)
-
 func TestVerifyXMLSec1Fixtures(t *testing.T) {
 	env := loadFixtures(t)
 	for _, fx := range env.setup.Fixtures {
@@ -207,6 +205,7 @@ func TestVerifyXMLEncFixtures(t *testing.T) {
 			{name: "no key", keys: nil, refuse: true},
 			{name: "clock of today", keys: own, cert: "sp", noNow: true, refuse: true},
 			{name: "tampered ciphertext", keys: own, cert: "sp", refuse: true, tamper: func(t *testing.T, d string) string {
+				cipherValue := regexp.MustCompile(`(<(?:xenc:)?CipherValue>)([A-Za-z0-9+/])`)
 				return cipherValue.ReplaceAllStringFunc(d, func(m string) string {
 					last := m[len(m)-1]
 					repl := byte('A')

@@ -131,7 +131,7 @@ func checkMetadata(w io.Writer, src string, doc *metadataDocument, now time.Time
 		}
 	}
 
-	tree, terr := parseTree(doc.data, metadataLimits)
+	tree, terr := parseTree(doc.data, metadataLimits())
 	if terr != nil {
 		fmt.Fprintf(w, "\nThe document cannot be read further: %s\n", safe(terr.Error()))
 		return status

@@ -18,10 +18,10 @@ import (
 // treeLimits bound a parse.
 type treeLimits struct{ depth, nodes int }
 
-var (
-	messageLimits  = treeLimits{depth: 64, nodes: 100_000}
-	metadataLimits = treeLimits{depth: 64, nodes: 1_000_000}
-)
+// messageLimits bound a SAML message (the library allows 50,000
+// elements); metadataLimits a metadata document (10 MiB).
+func messageLimits() treeLimits  { return treeLimits{depth: 64, nodes: 100_000} }
+func metadataLimits() treeLimits { return treeLimits{depth: 64, nodes: 1_000_000} }
 
 // Kinds of item in an element's content.
 const (
