@@ -41,11 +41,6 @@ func mdChildren(el *etree.Element, local string) []*etree.Element {
 	return slices.Collect(mdChildSeq(el, mdNamespace, local))
 }
 
-// mdChildrenNS returns el's child elements named local in namespace ns.
-func mdChildrenNS(el *etree.Element, ns, local string) []*etree.Element {
-	return slices.Collect(mdChildSeq(el, ns, local))
-}
-
 // mdChildSeq yields el's child elements named local in namespace ns,
 // without building a slice of them (an aggregate has 10,000 entities).
 func mdChildSeq(el *etree.Element, ns, local string) iter.Seq[*etree.Element] {
