@@ -12,9 +12,11 @@ import (
 // TestReadmeTranscript: the README's verify transcript is what the command
 // prints (its elided lines aside), so the walkthrough stays true.
 func TestReadmeTranscript(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
-	_, rest, ok := strings.Cut(string(readme), "```text\n")
+	_, section, ok := strings.Cut(string(readme), "\n## Debugging SSO\n")
+	require.True(t, ok, "the README has a Debugging SSO section")
+	_, rest, ok := strings.Cut(section, "```text\n")
 	require.True(t, ok, "the README has a transcript")
 	block, _, ok := strings.Cut(rest, "```")
 	require.True(t, ok)
