@@ -78,7 +78,7 @@ func Example() {
 		for _, a := range s.Attributes {
 			switch a.Key {
 			case otelsaml2sp.OutcomeKey, otelsaml2sp.ErrorClassKey, "http.response.status_code":
-				line += fmt.Sprintf(" %s=%s", a.Key, a.Value.Emit())
+				line += fmt.Sprintf(" %s=%s", a.Key, a.Value.String())
 			}
 		}
 		fmt.Printf("%s status=%s\n", line, s.Status.Code)

@@ -189,7 +189,7 @@ func (e *env) login(idp *saml2sptest.IdP) *httptest.ResponseRecorder {
 func attrMap(attrs []attribute.KeyValue) map[string]string {
 	m := make(map[string]string, len(attrs))
 	for _, a := range attrs {
-		m[string(a.Key)] = a.Value.Emit()
+		m[string(a.Key)] = a.Value.String()
 	}
 	return m
 }
@@ -230,7 +230,7 @@ func metrics(t testing.TB, reader sdkmetric.Reader) map[string]map[string]int64 
 func attrKey(attrs []attribute.KeyValue) string {
 	parts := make([]string, 0, len(attrs))
 	for _, a := range attrs {
-		parts = append(parts, strings.TrimPrefix(string(a.Key), "saml2sp.")+"="+a.Value.Emit())
+		parts = append(parts, strings.TrimPrefix(string(a.Key), "saml2sp.")+"="+a.Value.String())
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")

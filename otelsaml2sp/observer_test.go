@@ -167,7 +167,7 @@ func leaks(t *testing.T, spans []sdktrace.ReadOnlySpan, reader sdkmetric.Reader)
 	var seen []string
 	add := func(attrs []attribute.KeyValue) {
 		for _, a := range attrs {
-			seen = append(seen, string(a.Key)+"="+a.Value.Emit())
+			seen = append(seen, string(a.Key)+"="+a.Value.String())
 		}
 	}
 	for _, s := range spans {
