@@ -5,18 +5,15 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/beevik/etree"
 	"github.com/gorilla/sessions"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/saml2sp/saml2sp"
-	"github.com/saml2sp/saml2sp/internal/redirect"
 	"github.com/saml2sp/saml2sp/saml2sptest"
 )
 
@@ -38,86 +35,37 @@ func TestGorillaApp(t *testing.T) {
 	app, err := newApp(context.Background(), base, md.URL, kp, bytes.Repeat([]byte{1}, 32), store, users)
 	require.NoError(t, err)
 
-	var jar []*http.Cookie
-	do := func(method, target string, form url.Values) *httptest.ResponseRecorder {
-		var body *strings.Reader = strings.NewReader("")
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		r := httptest.NewRequest(method, target, body)
-		if form != nil {
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		r.Header.Set("Sec-Fetch-Mode", "navigate")
-		r.Header.Set("Sec-Fetch-Site", "same-origin")
-		for _, c := range jar {
-			r.AddCookie(c)
-		}
-		w := httptest.NewRecorder()
-		app.ServeHTTP(w, r)
-		for _, c := range w.Result().Cookies() {
-			kept := jar[:0]
-			for _, o := range jar {
-				if o.Name != c.Name {
-					kept = append(kept, o)
-				}
-			}
-			jar = kept
-			if c.MaxAge >= 0 {
-				jar = append(jar, c)
-			}
-		}
-		return w
-	}
-
+	alice := &saml2sptest.Browser{App: app}
 	login := func() {
 		t.Helper()
-		jar = nil
-		// A browser without a session goes to the login, then to the IdP.
-		w := do(http.MethodGet, base+"reports", nil)
-		require.Equal(t, http.StatusSeeOther, w.Code)
-		w = do(http.MethodGet, w.Header().Get("Location"), nil)
-		require.Equal(t, http.StatusFound, w.Code)
-		loc, err := url.Parse(w.Header().Get("Location"))
+		// A browser without a session goes to the login, then to the IdP,
+		// whose Response comes back to the ACS.
+		w, err := alice.Login(idp, base+"reports", saml2sptest.Response{NameID: "alice@example.com", SessionIndex: "_s1",
+			Attributes: []saml2sp.Attribute{{Name: "id", Values: []string{"00u1"}}, {Name: "email", Values: []string{"alice@example.com"}}}})
 		require.NoError(t, err)
-		msg, err := redirect.Decode(loc.RawQuery, 0)
-		require.NoError(t, err)
-		doc := etree.NewDocument()
-		require.NoError(t, doc.ReadFromBytes(msg.XML))
-		// The IdP answers.
-		v, err := idp.Response(saml2sptest.Response{
-			Destination: base + "saml/acs", Audience: base + "saml/metadata", InResponseTo: doc.Root().SelectAttrValue("ID", ""),
-			NameID: "alice@example.com", SessionIndex: "_s1",
-			Attributes: []saml2sp.Attribute{{Name: "id", Values: []string{"00u1"}}, {Name: "email", Values: []string{"alice@example.com"}}},
-		})
-		require.NoError(t, err)
-		w = do(http.MethodPost, base+"saml/acs", url.Values{"SAMLResponse": {v}, "RelayState": {msg.RelayState}})
 		require.Equal(t, http.StatusSeeOther, w.Code, w.Body.String())
 		assert.Equal(t, "/reports", w.Header().Get("Location"))
 	}
 
 	login()
 	require.Len(t, users.Users(), 1, "a just-in-time account")
-	w := do(http.MethodGet, base+"reports", nil)
+	w := alice.Do(http.MethodGet, base+"reports", nil)
 	require.Equal(t, http.StatusOK, w.Code)
 	assert.Contains(t, w.Body.String(), "Hello, user "+users.Users()[0].ID)
 
 	// The IdP's logout, through another browser, ends this one's session.
-	alice := jar
-	jar = nil
 	u, err := idp.LogoutRequestURL(saml2sptest.LogoutRequest{Destination: base + "saml/sls", NameID: "alice@example.com",
 		SPNameQualifier: base + "saml/metadata"})
 	require.NoError(t, err)
-	require.Equal(t, http.StatusFound, do(http.MethodGet, u, nil).Code)
-	jar = alice
-	assert.Equal(t, http.StatusSeeOther, do(http.MethodGet, base+"reports", nil).Code, "alice's session ended")
+	require.Equal(t, http.StatusFound, (&saml2sptest.Browser{App: app}).Do(http.MethodGet, u, nil).Code)
+	assert.Equal(t, http.StatusSeeOther, alice.Do(http.MethodGet, base+"reports", nil).Code, "alice's session ended")
 
 	// Logging out here: the session ends and the browser goes to the IdP.
 	login()
 	require.Len(t, users.Users(), 1, "the same account again")
-	require.Equal(t, http.StatusOK, do(http.MethodGet, base+"reports", nil).Code)
-	w = do(http.MethodGet, base+"saml/logout", nil)
+	require.Equal(t, http.StatusOK, alice.Do(http.MethodGet, base+"reports", nil).Code)
+	w = alice.Do(http.MethodGet, base+"saml/logout", nil)
 	require.Equal(t, http.StatusFound, w.Code)
 	assert.True(t, strings.HasPrefix(w.Header().Get("Location"), idp.SLOURL))
-	assert.Equal(t, http.StatusSeeOther, do(http.MethodGet, base+"reports", nil).Code)
+	assert.Equal(t, http.StatusSeeOther, alice.Do(http.MethodGet, base+"reports", nil).Code)
 }
