@@ -69,17 +69,9 @@ Everything runs on this machine.
 			}
 			now = t
 		}
-		path := ""
-		if len(pos) == 1 {
-			path = pos[0]
-		}
-		data, name, err := readInput(path, e.stdin, maxInput)
+		msgs, name, kind, err := readMessages(pos, e.stdin)
 		if err != nil {
 			return failure(c, e, exitUnusable, "%v", err)
-		}
-		msgs, kind, err := findMessages(data)
-		if err != nil {
-			return failure(c, e, exitUnusable, "%s: %v", name, err)
 		}
 		if len(msgs) == 0 {
 			return failure(c, e, exitUnusable, "%s (%s) holds no SAML message", name, kind)

@@ -104,6 +104,25 @@ func readInput(path string, stdin io.Reader, limit int) (data []byte, name strin
 	return data, name, nil
 }
 
+// readMessages reads the input a command names in pos (FILE, "-" or
+// nothing: standard input) and finds its SAML messages; name and kind
+// say what the input was ("login.har", "a HAR file").
+func readMessages(pos []string, stdin io.Reader) (msgs []*message, name, kind string, err error) {
+	path := ""
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	data, name, err := readInput(path, stdin, maxInput)
+	if err != nil {
+		return nil, "", "", err
+	}
+	msgs, kind, err = findMessages(data)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("%s: %w", name, err)
+	}
+	return msgs, name, kind, nil
+}
+
 // findMessages finds every SAML message in data, whatever the form a user
 // captured it in: a HAR file, a URL, a query string or form body, a bare
 // base64 or URL-encoded value, or an XML document. kind names the form.

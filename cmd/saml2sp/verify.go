@@ -143,17 +143,9 @@ func runVerify(c *command, e *env, o *verifyOptions, pos []string) int {
 		now = t.UTC()
 	}
 
-	path := ""
-	if len(pos) == 1 {
-		path = pos[0]
-	}
-	data, name, err := readInput(path, e.stdin, maxInput)
+	msgs, name, kind, err := readMessages(pos, e.stdin)
 	if err != nil {
 		return failure(c, e, exitUnusable, "%v", err)
-	}
-	msgs, kind, err := findMessages(data)
-	if err != nil {
-		return failure(c, e, exitUnusable, "%s: %v", name, err)
 	}
 	cands, err := pickResponses(msgs, o.message)
 	if err != nil {
