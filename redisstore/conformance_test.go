@@ -1,0 +1,28 @@
+package redisstore_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/saml2sp/saml2sp"
+	"github.com/saml2sp/saml2sp/redisstore"
+	"github.com/saml2sp/saml2sp/saml2sptest"
+)
+
+// TestContract runs the contract every ReplayCache and RevocationStore
+// keeps (saml2sptest) on a real Redis, each case under a prefix of its
+// own.
+func TestContract(t *testing.T) {
+	srv := startRedis(t)
+	var n atomic.Int32
+	store := func(t *testing.T) *redisstore.Store {
+		return newStore(t, srv, redisstore.Options{Prefix: fmt.Sprintf("contract%d:", n.Add(1))})
+	}
+	t.Run("ReplayCache", func(t *testing.T) {
+		saml2sptest.TestReplayCache(t, func(t *testing.T) saml2sp.ReplayCache { return store(t) })
+	})
+	t.Run("RevocationStore", func(t *testing.T) {
+		saml2sptest.TestRevocationStore(t, func(t *testing.T) saml2sp.RevocationStore { return store(t) })
+	})
+}
