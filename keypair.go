@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -65,6 +66,45 @@ func (kp *KeyPair) MarshalPEM() (certPEM, keyPEM []byte, err error) {
 	return certPEM, keyPEM, nil
 }
 
+// ParsePrivateKey reads the first PEM private key in data (PKCS #8,
+// PKCS #1 "RSA PRIVATE KEY" or SEC 1 "EC PRIVATE KEY"), skipping other
+// blocks such as a certificate stored next to it: an SP key with no
+// certificate of its own, such as one of Config.PreviousKeys.
+func ParsePrivateKey(data []byte) (crypto.Signer, error) {
+	var skipped []string
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil && len(skipped) > 0 {
+			return nil, fmt.Errorf("saml2sp: no PEM private key: %s is not a private key", strings.Join(skipped, ", "))
+		}
+		if b == nil {
+			return nil, errors.New("saml2sp: no PEM private key")
+		}
+		var k any
+		var err error
+		switch b.Type {
+		case "PRIVATE KEY":
+			k, err = x509.ParsePKCS8PrivateKey(b.Bytes)
+		case "RSA PRIVATE KEY":
+			k, err = x509.ParsePKCS1PrivateKey(b.Bytes)
+		case "EC PRIVATE KEY":
+			k, err = x509.ParseECPrivateKey(b.Bytes)
+		default:
+			skipped = append(skipped, b.Type)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("saml2sp: reading the private key: %w", err)
+		}
+		signer, ok := k.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("saml2sp: a %T cannot sign", k)
+		}
+		return signer, nil
+	}
+}
+
 // ParseKeyPair reads a PEM certificate and its PEM private key (PKCS #8,
 // PKCS #1 "RSA PRIVATE KEY" or SEC 1 "EC PRIVATE KEY") and checks that
 // they belong together.
@@ -73,27 +113,9 @@ func ParseKeyPair(certPEM, keyPEM []byte) (*KeyPair, error) {
 	if err != nil {
 		return nil, err
 	}
-	kb, _ := pem.Decode(keyPEM)
-	if kb == nil {
-		return nil, errors.New("saml2sp: the private key is not PEM")
-	}
-	var k any
-	switch kb.Type {
-	case "PRIVATE KEY":
-		k, err = x509.ParsePKCS8PrivateKey(kb.Bytes)
-	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(kb.Bytes)
-	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(kb.Bytes)
-	default:
-		return nil, fmt.Errorf("saml2sp: PEM block %q is not a private key", kb.Type)
-	}
+	signer, err := ParsePrivateKey(keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("saml2sp: reading the private key: %w", err)
-	}
-	signer, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("saml2sp: a %T cannot sign", k)
+		return nil, err
 	}
 	if !publicKeysEqual(signer.Public(), cert.PublicKey) {
 		return nil, errors.New("saml2sp: the private key does not match the certificate")

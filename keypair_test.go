@@ -1,6 +1,7 @@
 package saml2sp_test
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -69,4 +70,23 @@ func TestParseKeyPairRefusesMismatches(t *testing.T) {
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
 	require.NoError(t, err)
 	assert.NotNil(t, kp.Key)
+}
+
+// TestParsePrivateKey: the key is found after other blocks (a
+// certificate kept in the same file); a file without one says what it
+// holds.
+func TestParsePrivateKey(t *testing.T) {
+	kp, err := saml2sp.GenerateKeyPair("a", time.Hour)
+	require.NoError(t, err)
+	certPEM, keyPEM, err := kp.MarshalPEM()
+	require.NoError(t, err)
+	for name, data := range map[string][]byte{"key alone": keyPEM, "certificate first": append(append([]byte{}, certPEM...), keyPEM...)} {
+		k, err := saml2sp.ParsePrivateKey(data)
+		require.NoError(t, err, name)
+		assert.True(t, kp.Key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(k.Public()), name)
+	}
+	_, err = saml2sp.ParsePrivateKey(certPEM)
+	require.ErrorContains(t, err, "CERTIFICATE is not a private key")
+	_, err = saml2sp.ParsePrivateKey(nil)
+	require.ErrorContains(t, err, "no PEM private key")
 }

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"encoding/xml"
 	"errors"
 	"flag"
@@ -307,39 +305,12 @@ func loadSPKeys(keyFiles []string, certFile string) (crypto.Signer, *x509.Certif
 	return key, cert, previous, nil
 }
 
-// readPrivateKey reads a PEM private key: PKCS #8, PKCS #1 or SEC 1, the
-// forms ParseKeyPair reads.
+// readPrivateKey reads a PEM private key file, as saml2sp.ParsePrivateKey
+// does.
 func readPrivateKey(path string) (crypto.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			return nil, errors.New("no PEM private key in the file")
-		}
-		var k any
-		switch b.Type {
-		case "PRIVATE KEY":
-			k, err = x509.ParsePKCS8PrivateKey(b.Bytes)
-		case "RSA PRIVATE KEY":
-			k, err = x509.ParsePKCS1PrivateKey(b.Bytes)
-		case "EC PRIVATE KEY":
-			k, err = x509.ParseECPrivateKey(b.Bytes)
-		default:
-			continue // a certificate next to the key, say
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch k := k.(type) {
-		case *rsa.PrivateKey:
-			return k, nil
-		case *ecdsa.PrivateKey:
-			return k, nil
-		}
-		return nil, fmt.Errorf("a %T is not a key the SP uses", k)
-	}
+	return saml2sp.ParsePrivateKey(data)
 }
