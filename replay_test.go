@@ -116,3 +116,10 @@ func BenchmarkMemoryReplayCacheFull(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MB-live")
 	b.ReportMetric(float64(live), "IDs")
 }
+
+// TestMemoryReplayCacheReplicatedTenants: two TenantHandlers on one
+// in-process cache (what a single process with two handlers would share).
+func TestMemoryReplayCacheReplicatedTenants(t *testing.T) {
+	cache := saml2sp.NewMemoryReplayCache(saml2sp.DefaultReplayCacheSize, nil)
+	saml2sptest.TestReplicatedTenantLogins(t, func(*testing.T) saml2sp.ReplayCache { return cache })
+}

@@ -11,8 +11,10 @@ import (
 )
 
 // TestContract runs the contract every ReplayCache and RevocationStore
-// keeps (saml2sptest) on a real Redis, each case under a prefix of its
-// own.
+// keeps (saml2sptest) on Redis, each case on its own tables or keys, and
+// a multi-tenant app as two replicas, each with its own connection and an
+// SP built per request: a login crosses replicas, its replay is refused
+// at both.
 func TestContract(t *testing.T) {
 	srv := startRedis(t)
 	var n atomic.Int32
@@ -24,5 +26,11 @@ func TestContract(t *testing.T) {
 	})
 	t.Run("RevocationStore", func(t *testing.T) {
 		saml2sptest.TestRevocationStore(t, func(t *testing.T) saml2sp.RevocationStore { return store(t) })
+	})
+	t.Run("two replicas, an SP per request", func(t *testing.T) {
+		prefix := fmt.Sprintf("contract%d:", n.Add(1))
+		saml2sptest.TestReplicatedTenantLogins(t, func(t *testing.T) saml2sp.ReplayCache {
+			return newStore(t, srv, redisstore.Options{Prefix: prefix}) // a replica's own client
+		})
 	})
 }

@@ -1,8 +1,14 @@
 package saml2sptest
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -156,3 +162,125 @@ func TestRevocationStore(t *testing.T, newStore func(t *testing.T) saml2sp.Revoc
 		})
 	}
 }
+
+// TestReplicatedTenantLogins runs a multi-tenant app as two replicas on
+// the ReplayCache clients newClient returns: each call a new client (a
+// replica's own connection) of one and the same store. Each replica is a
+// TenantHandler whose resolver builds a new SP for every request, as one
+// that reads tenants from a database does; they share only the StateKey
+// and the store. A login started at one replica finishes at the other,
+// and its Response posted again, at either replica, is refused as a
+// replay.
+func TestReplicatedTenantLogins(t *testing.T, newClient func(t *testing.T) saml2sp.ReplayCache) {
+	const base = "https://app.example.com/saml/"
+	idp, err := NewIdP("https://idp.acme.example/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateKey := make([]byte, 32)
+	quiet := slog.New(slog.DiscardHandler)
+	var mu sync.Mutex
+	var logins []string
+	var refusals []error
+	replica := func() *saml2sp.TenantHandler {
+		h := &saml2sp.TenantHandler{
+			BaseURL:     base,
+			Logger:      quiet,
+			StateKey:    stateKey,
+			ReplayCache: newClient(t),
+			Tenants: saml2sp.TenantResolverFunc(func(ctx context.Context, tenant string) (*saml2sp.SP, error) {
+				if tenant != "acme" {
+					return nil, saml2sp.ErrUnknownTenant
+				}
+				ep, err := saml2sp.TenantEndpoints(base, tenant)
+				if err != nil {
+					return nil, err
+				}
+				cfg := saml2sp.Config{IdP: idp.IdentityProvider(), Logger: quiet}
+				ep.Apply(&cfg)
+				return saml2sp.New(cfg) // a new SP, no StateKey or ReplayCache of its own
+			}),
+			Hooks: saml2sp.Hooks{
+				OnLogin: func(w http.ResponseWriter, r *http.Request, l *saml2sp.Login) error {
+					mu.Lock()
+					logins = append(logins, l.Assertion.NameID)
+					mu.Unlock()
+					http.Redirect(w, r, l.ReturnTo, http.StatusSeeOther)
+					return nil
+				},
+				OnFailure: func(w http.ResponseWriter, r *http.Request, f *saml2sp.Failure) {
+					mu.Lock()
+					refusals = append(refusals, f.Err)
+					mu.Unlock()
+					w.WriteHeader(f.Status)
+				},
+				OnLogout:       func(http.ResponseWriter, *http.Request, *saml2sp.Logout) error { return nil },
+				CurrentSubject: func(*http.Request) (saml2sp.LogoutSubject, bool) { return saml2sp.LogoutSubject{}, false },
+			},
+		}
+		if err := h.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	lb := &roundRobin{replicas: []http.Handler{replica(), replica()}}
+	b := &Browser{App: lb}
+	ep, err := saml2sp.TenantEndpoints(base, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The login starts at replica A (the request to the login URL) and
+	// its Response reaches replica B.
+	w, err := b.Login(idp, ep.LoginURL+"?return_to=/issues", Response{NameID: "alice@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/issues" || len(logins) != 1 {
+		t.Fatalf("the login started at one replica and finished at the other: %d %q, logins %q, refusals %v",
+			w.Code, w.Header().Get("Location"), logins, refusals)
+	}
+	if lb.last() != 1 {
+		t.Fatalf("the Response reached replica %d, want the other one", lb.last())
+	}
+	// An attacker who captured the POST, cookies included, sends it
+	// again.
+	form, cookie := lb.lastForm, lb.lastCookie
+	for i := range 2 {
+		r := httptest.NewRequest(http.MethodPost, ep.ACSURL, strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Cookie", cookie)
+		w = httptest.NewRecorder()
+		lb.ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden || len(refusals) != i+1 || !errors.Is(refusals[i], saml2sp.ErrReplay) {
+			t.Fatalf("the Response posted again at replica %d: %d, refusals %v; want 403 and a replay", lb.last(), w.Code, refusals)
+		}
+	}
+	if len(logins) != 1 {
+		t.Fatalf("logins %q, want one", logins)
+	}
+}
+
+// roundRobin is a load balancer that sends each request to the next
+// replica, and remembers the last form posted and its cookies.
+type roundRobin struct {
+	replicas   []http.Handler
+	n          int
+	lastForm   url.Values
+	lastCookie string
+}
+
+func (l *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		l.lastForm, _ = url.ParseQuery(string(body))
+		l.lastCookie = r.Header.Get("Cookie")
+	}
+	h := l.replicas[l.n%len(l.replicas)]
+	l.n++
+	h.ServeHTTP(w, r)
+}
+
+// last is the replica that served the last request.
+func (l *roundRobin) last() int { return (l.n - 1) % len(l.replicas) }
