@@ -275,6 +275,11 @@ func (s *Sessions) RequireLogin(next http.Handler) http.Handler {
 			http.Redirect(w, r, login+sep+"return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
+		// A page behind a login must not outlive the session in the
+		// browser's caches: without no-store, Back after a logout shows
+		// it again from the back/forward cache, without asking the app.
+		// The page may set its own Cache-Control.
+		w.Header().Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, cur)))
 	})
 }

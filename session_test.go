@@ -148,6 +148,7 @@ func TestSessionLayer(t *testing.T) {
 		assert.Empty(t, c.Domain)
 		w = b.do(http.MethodGet, "https://app.example.com/private", nil)
 		require.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "no-store", w.Header().Get("Cache-Control"), "a protected page is not kept for Back after logout")
 		users := a.users.Users()
 		require.Len(t, users, 1)
 		assert.Equal(t, "hello "+users[0].ID+" from alice@example.com", w.Body.String())
