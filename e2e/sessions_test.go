@@ -7,6 +7,8 @@ package e2e
 // ignoring certificate errors.
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -209,4 +211,38 @@ func TestSessionIdPLogoutHTTPS(t *testing.T) {
 	}
 	t.Logf("Sec-Fetch-Site of the IdP's LogoutRequest: %q", hits[0].FetchSite)
 	e.wantSignedOut()
+}
+
+// After logout, the browser's Back button must not show the protected
+// page again: Chromium keeps pages in its back/forward cache and shows
+// them without asking the app, unless the page was served with
+// Cache-Control: no-store (then it asks again, and RequireLogin sends it to
+// the IdP). Go's HTTP client has no such cache, so only a browser shows
+// it.
+func TestSessionBackAfterLogoutHTTPS(t *testing.T) {
+	e := newSessionEnv(t)
+	e.logIn()
+	e.b.waitFor("clicking Log out", "#status", chromedp.Click("#logout", chromedp.ByID))
+	before := len(e.app.Hits())
+	e.b.run("going back", chromedp.Evaluate(`history.back()`, nil))
+	// A page restored from the back/forward cache fires no load event, which
+	// chromedp's own waits need: read the page with a bare evaluation.
+	var shown string
+	protected := func() bool {
+		return strings.HasPrefix(shown, e.app.URL+"/private/page") && strings.Contains(shown, "u1 "+alice)
+	}
+	login := func() bool { return strings.HasPrefix(shown, e.idp.BaseURL) && strings.Contains(shown, "Sign in as") }
+	for deadline := time.Now().Add(stepTimeout); time.Now().Before(deadline) && !protected() && !login(); time.Sleep(100 * time.Millisecond) {
+		e.b.run("reading the page", chromedp.ActionFunc(func(ctx context.Context) error {
+			res, exc, err := runtime.Evaluate(`location.href + "\n" + (document.body ? document.body.innerText : "")`).Do(ctx)
+			if err == nil && exc == nil {
+				_ = json.Unmarshal(res.Value, &shown)
+			}
+			return nil
+		}))
+	}
+	hits := e.app.Hits()[before:]
+	if protected() || !login() || len(hits) == 0 || hits[0].Path != "/private/page" {
+		t.Fatalf("after logout, Back shows:\n%s\nand the app got the requests %+v: want the protected page asked for again, and the IdP's login page", shown, hits)
+	}
 }
