@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"strings"
@@ -27,7 +30,8 @@ type browser struct {
 	errs []string // chromedp's own errors, minus the known noise
 }
 
-func newBrowser(t *testing.T, chromium string) *browser {
+// opts are added last, so they override the flags above.
+func newBrowser(t *testing.T, chromium string, opts ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	// Not t.TempDir: Chromium's helper processes may still write to the
 	// profile for a moment after the browser exits, and TempDir's cleanup
@@ -36,7 +40,7 @@ func newBrowser(t *testing.T, chromium string) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	opts = append(append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.Headless,
 		chromedp.NoSandbox, // root in CI containers
@@ -54,7 +58,7 @@ func newBrowser(t *testing.T, chromium string) *browser {
 		chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
 		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.WindowSize(1000, 800),
-	)
+	), opts...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &browser{t: t}
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(b.errorf))
@@ -79,6 +83,18 @@ func newBrowser(t *testing.T, chromium string) *browser {
 		}
 	})
 	return b
+}
+
+// trustingOnly are newBrowser options that make Chromium check
+// certificates again and trust cfg's (TLSConfig's) by its public key
+// alone: the origin is then what a real deployment's is, not one whose
+// certificate errors are ignored.
+func trustingOnly(cfg *tls.Config) []chromedp.ExecAllocatorOption {
+	spki := sha256.Sum256(cfg.Certificates[0].Leaf.RawSubjectPublicKeyInfo)
+	return []chromedp.ExecAllocatorOption{
+		chromedp.Flag("ignore-certificate-errors", false),
+		chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])),
+	}
 }
 
 // removeProfile deletes Chromium's profile folder, retrying while helper
@@ -205,6 +221,25 @@ func (b *browser) logIn(user, password string) {
 		chromedp.Click("#submit_button", chromedp.ByID),
 	)
 	b.waitForApp("waiting for the app after logging in as " + user)
+}
+
+// waitForText runs actions, then waits until the page's text contains s.
+// The page may navigate meanwhile (a chain of redirects), which ends a
+// single evaluation: each check is its own short step.
+func (b *browser) waitForText(what, s string, actions ...chromedp.Action) {
+	b.t.Helper()
+	b.run(what, actions...)
+	check := fmt.Sprintf(`document.body !== null && document.body.innerText.includes(%q)`, s)
+	for deadline := time.Now().Add(stepTimeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+		var found bool
+		err := chromedp.Run(ctx, chromedp.Evaluate(check, &found))
+		cancel()
+		if err == nil && found {
+			return
+		}
+	}
+	b.t.Fatalf("%s: the page never showed %q\n%s", what, s, b.describe())
 }
 
 // failureReference checks that the browser shows the app's failure page

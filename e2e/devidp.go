@@ -37,8 +37,9 @@ const TestDomain = "saml2sp.test"
 // sso/start?sp=<entity ID>&user=<name>.
 type DevIdP struct {
 	*saml2sptest.Server // the IdP itself
-	// BaseURL is the IdP's root, "http://localhost:<port>/idp/": another
-	// site than the apps on 127.0.0.1 and *.saml2sp.test.
+	// BaseURL is the IdP's root, "http://localhost:<port>/idp/" (https
+	// with StartDevIdPTLS): another site than the apps on 127.0.0.1 and
+	// *.saml2sp.test.
 	BaseURL string
 }
 
@@ -46,16 +47,38 @@ type DevIdP struct {
 // it require signed AuthnRequests).
 func StartDevIdP(t testing.TB, sps ...saml2sptest.DevSP) *DevIdP {
 	t.Helper()
+	return startDevIdP(t, nil, sps)
+}
+
+// StartDevIdPTLS is StartDevIdP over HTTPS, at
+// "https://localhost:<port>/idp/", with cfg from TLSConfig (whose
+// certificate covers localhost).
+func StartDevIdPTLS(t testing.TB, cfg *tls.Config, sps ...saml2sptest.DevSP) *DevIdP {
+	t.Helper()
+	return startDevIdP(t, cfg, sps)
+}
+
+func startDevIdP(t testing.TB, cfg *tls.Config, sps []saml2sptest.DevSP) *DevIdP {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	base := "http://localhost:" + port + "/idp/"
+	scheme := "http"
+	if cfg != nil {
+		scheme = "https"
+	}
+	base := scheme + "://localhost:" + port + "/idp/"
 	s, err := saml2sptest.NewServer(base, nil, sps...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = s.Handler()
-	srv.Start()
+	if cfg != nil {
+		srv.TLS = cfg
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	return &DevIdP{Server: s, BaseURL: base}
 }
 
@@ -73,10 +96,11 @@ func (d *DevIdP) StartIdPInitiatedURL(spEntityID, user string) string {
 }
 
 // TLSConfig returns a server configuration with a fresh self-signed
-// certificate for *.saml2sp.test, and a pool that trusts it. Chromium runs
-// with --ignore-certificate-errors (browser_test.go), so it accepts the
-// certificate and still treats the origin as secure (Secure and __Host-
-// cookies work).
+// certificate for *.saml2sp.test and localhost, and a pool that trusts
+// it. Chromium runs with --ignore-certificate-errors (browser_test.go), so
+// it accepts the certificate and still treats the origin as secure (Secure
+// and __Host- cookies work); trustingOnly makes a browser trust this
+// certificate alone instead.
 func TLSConfig(t testing.TB) (*tls.Config, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -87,7 +111,7 @@ func TLSConfig(t testing.TB) (*tls.Config, *x509.CertPool) {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(now.UnixNano()),
 		Subject:      pkix.Name{CommonName: "*." + TestDomain},
-		DNSNames:     []string{"*." + TestDomain},
+		DNSNames:     []string{"*." + TestDomain, "localhost"},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,

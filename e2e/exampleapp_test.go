@@ -111,25 +111,6 @@ func (e *exampleEnv) wantSignedOut() {
 	}
 }
 
-// waitForText runs actions, then waits until the page's text contains s.
-// The page may navigate meanwhile (a chain of redirects), which ends a
-// single evaluation: each check is its own short step.
-func (e *exampleEnv) waitForText(what, s string, actions ...chromedp.Action) {
-	e.t.Helper()
-	e.b.run(what, actions...)
-	check := fmt.Sprintf(`document.body !== null && document.body.innerText.includes(%q)`, s)
-	for deadline := time.Now().Add(stepTimeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		ctx, cancel := context.WithTimeout(e.b.ctx, time.Second)
-		var found bool
-		err := chromedp.Run(ctx, chromedp.Evaluate(check, &found))
-		cancel()
-		if err == nil && found {
-			return
-		}
-	}
-	e.t.Fatalf("%s: the page never showed %q\n%s", what, s, e.b.describe())
-}
-
 // TestExampleAppSPInitiatedLogin: the example app as built, its "Log in"
 // button, a user picked on the development IdP (another site), and the
 // profile.
@@ -202,7 +183,7 @@ func TestExampleAppIdPInitiatedLogout(t *testing.T) {
 	e := newExampleEnv(t, ExampleAppOptions{})
 	e.logIn("alice")
 	e.b.waitFor("opening the development IdP", devLogoutButton, chromedp.Navigate(e.app.DevIdPURL))
-	e.waitForText("clicking Log out of the IdP and every SP", devLoggedOut, chromedp.Click(devLogoutButton, chromedp.ByQuery))
+	e.b.waitForText("clicking Log out of the IdP and every SP", devLoggedOut, chromedp.Click(devLogoutButton, chromedp.ByQuery))
 	if loc := e.b.location(); !strings.HasPrefix(loc, e.app.DevIdPURL) {
 		t.Fatalf("the logout ended at %s, want the development IdP's page", loc)
 	}
